@@ -1,0 +1,59 @@
+# The course's commands. Every target sets up .venv on first use, so a fresh
+# clone needs nothing but Python 3.10+ and make.  `make help` lists them.
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+IMPL   ?= lessons
+export IMPL
+
+# `make test-lesson 3` and `make test-lesson N=3` both work: a bare number among
+# the goals is the lesson, and is itself a goal that does nothing.
+LESSON_NUMBERS := 1 2 3 4 5 6 7 8 9 01 02 03 04 05 06 07 08 09
+N ?= $(firstword $(filter $(LESSON_NUMBERS),$(MAKECMDGOALS)))
+$(filter $(LESSON_NUMBERS),$(MAKECMDGOALS)):
+	@:
+
+.DEFAULT_GOAL := help
+.PHONY: help setup test test-lesson check-lesson progress demo-lesson reset-lesson stubs need-lesson
+
+help: ## list the commands
+	@echo "Start here:  make progress      (where you are, and what to do next)"
+	@echo
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | awk -F'\t' '{printf "  make %-16s %s\n", $$1, $$2}'
+	@echo
+	@echo "IMPL=DIR tests another folder laid out like lessons/ (IMPL=solutions: the reference)."
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "This course needs Python 3.10 or newer; you have " + sys.version.split()[0] + ". Run: make PYTHON=python3.12 ...")'
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	@touch $@
+
+setup: $(STAMP) ## create .venv and install everything (done for you by every target)
+
+test: $(STAMP) ## check the course: solutions pass, the pristine stubs fail every test, no drift
+	$(PY) -m course.selfcheck
+
+need-lesson:
+	@test -n "$(N)" || { echo "Which lesson? e.g. make $(MAKECMDGOALS) 3"; exit 2; }
+
+test-lesson: $(STAMP) need-lesson ## run lesson N's tests on your code: make test-lesson 3
+	@$(PY) -m course test-lesson $(N) --impl $(IMPL)
+
+check-lesson: $(STAMP) need-lesson ## (course authors) lesson N: solutions pass, stubs fail, no drift
+	$(PY) -m course.selfcheck --lesson $(N)
+
+progress: $(STAMP) ## the table of every lesson and exercise, and what to do next
+	@$(PY) -m course progress --impl $(IMPL)
+
+demo-lesson: $(STAMP) need-lesson ## run lesson N's demo on your code: make demo-lesson 1
+	@$(PY) -m course demo $(N) --impl $(IMPL)
+
+reset-lesson: $(STAMP) need-lesson ## put lesson N's exercise files back as they started (yours are backed up)
+	@$(PY) -m course reset-lesson $(N)
+
+stubs: $(STAMP) ## (course authors) regenerate lessons/*/ stubs from solutions/
+	$(PY) -m course.stubs generate

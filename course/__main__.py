@@ -1,0 +1,65 @@
+"""The course's command line; the Makefile's targets call it.
+
+    python -m course test-lesson N [--impl DIR]
+    python -m course progress [--impl DIR]
+    python -m course reset-lesson N
+    python -m course demo N [--impl DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+
+from course.lessons import ROOT, lesson, resolve_impl
+from course.runner import pytest_command
+
+
+def test_lesson(number: str, impl: str, extra: list[str]) -> int:
+    lesson_ = lesson(number)
+    if not lesson_.test_files():
+        print(f"Lesson {lesson_.number} has no tests in this repository yet.")
+        return 1
+    command = pytest_command([lesson_], resolve_impl(impl), extra=["--no-header", *extra])
+    return subprocess.run(command, cwd=ROOT).returncode
+
+
+def demo(number: str, impl: str, script: str = "demo.py") -> int:
+    lesson_ = lesson(number)
+    path = resolve_impl(impl) / lesson_.folder / script
+    if not path.exists():
+        print(f"{path} does not exist.")
+        return 1
+    return subprocess.run([sys.executable, str(path)], cwd=ROOT).returncode
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m course")
+    commands = parser.add_subparsers(dest="command", required=True)
+    for name in ("test-lesson", "demo", "reset-lesson"):
+        sub = commands.add_parser(name)
+        sub.add_argument("lesson")
+        sub.add_argument("--impl", default=os.environ.get("IMPL") or "lessons")
+    commands.add_parser("progress").add_argument("--impl", default=os.environ.get("IMPL") or "lessons")
+    args, extra = parser.parse_known_args(argv)
+
+    if args.command == "test-lesson":
+        return test_lesson(args.lesson, args.impl, extra)
+    if args.command == "demo":
+        return demo(args.lesson, args.impl)
+    if args.command == "progress":
+        from course.progress import show_progress
+        return show_progress(resolve_impl(args.impl))
+    if args.command == "reset-lesson":
+        from course.stubs import reset_lesson
+        backup = reset_lesson(lesson(args.lesson))
+        print(f"Lesson {args.lesson}'s exercise files are back to their starting state."
+              + (f"\nYour previous files are saved in {backup}" if backup else ""))
+        return 0
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,65 @@
+"""`make test`: the course checks itself.
+
+1. The committed stubs are what the generator makes from the solutions (no drift).
+2. Every test passes on `solutions/`.
+3. Every test fails on the pristine stubs, generated afresh into a temporary folder
+   (never the learner's edited `lessons/`): a test that passes on a stub tests nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from course.lessons import ROOT, SOLUTIONS_DIR, Lesson, built_lessons, lesson
+from course.runner import pytest_command, run_tests
+from course.stubs import drift, write_stubs
+
+
+def check_solutions(lessons: list[Lesson]) -> bool:
+    print(f"== 2. the tests of {len(lessons)} lesson(s) against solutions/", flush=True)
+    command = pytest_command(lessons, SOLUTIONS_DIR, extra=["-q", "--no-header"])
+    return subprocess.run(command, cwd=ROOT).returncode == 0
+
+
+def check_stubs(lessons: list[Lesson]) -> bool:
+    print("== 3. the same tests against the pristine stubs (every one must fail)", flush=True)
+    with tempfile.TemporaryDirectory(prefix="pristine-stubs-") as scratch:
+        write_stubs(Path(scratch), lessons)
+        _, records = run_tests(lessons, Path(scratch))
+    survivors = [r for r in records if r.outcome == "passed"]
+    skipped = [r for r in records if r.outcome == "skipped"]
+    for record in survivors:
+        print(f"   PASSED ON A STUB (this test checks nothing): {record.nodeid}")
+    failed = len(records) - len(survivors) - len(skipped)
+    print(f"   {failed} of {len(records)} tests failed on the stubs"
+          + (f", {len(skipped)} skipped on this platform" if skipped else ""))
+    return bool(records) and not survivors
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m course.selfcheck", description=__doc__.split("\n")[0])
+    parser.add_argument("--lesson", help="only this lesson")
+    args = parser.parse_args(argv)
+    lessons = [lesson(args.lesson)] if args.lesson else built_lessons()
+
+    print("== 1. stubs generated from the solutions match lessons/", flush=True)
+    problems = drift(lessons)
+    for problem in problems:
+        print(f"   stub drift: {problem}")
+    steps = {"no stub drift": not problems,
+             "solutions pass": check_solutions(lessons),
+             "stubs fail": check_stubs(lessons)}
+    print()
+    for step, ok in steps.items():
+        print(f"   {'ok  ' if ok else 'FAIL'} {step}")
+    if problems:
+        print("   Stubs drifted: run `make stubs` and commit lessons/ with solutions/.")
+    return 0 if all(steps.values()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

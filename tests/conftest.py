@@ -1,0 +1,143 @@
+"""The shared test harness: which implementation is tested, and how failures read.
+
+- `--impl DIR` picks the folder laid out like `lessons/` whose code is tested
+  (default `lessons`; `make test-lesson N IMPL=DIR`). Tests never import
+  `lessons/` or `solutions/` by name: they ask the `load_lesson` fixture.
+- Every test carries `@pytest.mark.exercise("N.M")`; collection fails without it,
+  because the progress table and the grader count exercises by it.
+- A stub's `NotImplementedError` and a time-out are rewritten into one line a
+  learner can act on, instead of a traceback into the harness.
+- `--report-json FILE` writes each test's outcome, exercise and message, which
+  `make progress`, `make grade` and the self-check read.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+from pathlib import Path
+
+import pytest
+
+from course.lessons import Lesson, lesson, resolve_impl
+from tests.harness import load_module, open_fds
+
+TIMEOUT_HINT = (
+    "Your code did not finish within {seconds} s, so the test stopped it. It probably\n"
+    "blocks forever: a recv() waiting for data the server will never send, a loop whose\n"
+    "exit condition never comes true, or a wait on an event nobody sets. The traceback\n"
+    "above ends at the line your code was on when it was stopped: start reading there."
+)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("course")
+    group.addoption("--impl", default="lessons", help="folder laid out like lessons/ to test (default: lessons)")
+    group.addoption("--report-json", default=None, help="write each test's outcome and exercise to this file")
+
+
+@pytest.fixture(scope="session")
+def impl_dir(request: pytest.FixtureRequest) -> Path:
+    folder = resolve_impl(request.config.getoption("--impl"))
+    if not folder.is_dir():
+        pytest.fail(f"--impl {folder} is not a folder: point IMPL at a folder laid out like lessons/", pytrace=False)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def load_lesson(impl_dir: Path):
+    """load_lesson(N) -> lesson N's exercise module from the folder under test."""
+    cache: dict[tuple[int, str], object] = {}
+
+    def load(number: int, module: str | None = None):
+        lesson_ = lesson(number)
+        key = (number, module or lesson_.module)
+        if key not in cache:
+            cache[key] = load_module(impl_dir, lesson_, key[1])
+        return cache[key]
+
+    return load
+
+
+@pytest.fixture
+def fd_leak_check():
+    """Fails the test if it ends with more open file descriptors than it started with.
+
+    Request it before the fixtures that open sockets, so its check runs after they close.
+    """
+    before = open_fds()
+    yield
+    gc.collect()
+    leaked = open_fds() - before
+    if leaked:
+        pytest.fail(
+            f"{len(leaked)} file descriptor(s) were left open ({sorted(leaked)}): a socket or selector "
+            "your code created was never closed. Close it with `with` or in a `finally:` block.",
+            pytrace=False,
+        )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    unmarked = [item.nodeid for item in items if item.get_closest_marker("exercise") is None]
+    if unmarked:
+        raise pytest.UsageError("tests without @pytest.mark.exercise(...):\n  " + "\n  ".join(unmarked))
+
+
+def exercise_of(item: pytest.Item) -> str:
+    return item.get_closest_marker("exercise").args[0]
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    outcome = yield
+    report = outcome.get_result()
+    report.exercise = exercise_of(item)
+    report.not_started = False
+    if not report.failed or call.excinfo is None:
+        return
+    lesson_ = lesson(report.exercise.split(".")[0])
+    impl = Path(item.config.getoption("--impl"))
+    if call.excinfo.errisinstance(NotImplementedError) and "Exercise" in str(call.excinfo.value):
+        report.not_started = True
+        report.longrepr = (
+            f"NotImplementedError: {call.excinfo.value}\n"
+            f"  Next step: open {impl / lesson_.folder}/, find the line "
+            f"`# TODO: exercise {str(call.excinfo.value).split()[1].rstrip(':')}` and write the code.\n"
+            f"  Stuck? `make hint {lesson_.number}` shows a hint."
+        )
+    elif "from pytest-timeout" in str(call.excinfo.value):
+        seconds = str(call.excinfo.value).split(">")[1].split("s")[0]
+        report.sections.append(("what a time-out means", TIMEOUT_HINT.format(seconds=seconds)))
+
+
+
+
+class JsonReport:
+    """Collects one record per test: outcome, exercise, and the first lines of the failure."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.records: dict[str, dict] = {}
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        record = self.records.setdefault(
+            report.nodeid,
+            {"exercise": getattr(report, "exercise", "?"), "outcome": "passed", "not_started": False, "message": ""},
+        )
+        if report.failed and record["outcome"] != "failed":
+            record["outcome"] = "failed"
+            record["not_started"] = getattr(report, "not_started", False)
+            record["message"] = "\n".join(str(report.longrepr).splitlines()[-12:])
+        elif report.skipped and record["outcome"] == "passed":
+            record["outcome"] = "skipped"
+            record["message"] = str(report.longrepr[-1]) if isinstance(report.longrepr, tuple) else ""
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.write_text(json.dumps(self.records, indent=1))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    path = config.getoption("--report-json")
+    if path:
+        config.pluginmanager.register(JsonReport(Path(path)), "course-json-report")

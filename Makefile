@@ -55,5 +55,5 @@ demo-lesson: $(STAMP) need-lesson ## run lesson N's demo on your code: make demo
 reset-lesson: $(STAMP) need-lesson ## put lesson N's exercise files back as they started (yours are backed up)
 	@$(PY) -m course reset-lesson $(N)
 
-stubs: $(STAMP) ## (course authors) regenerate lessons/*/ stubs from solutions/
-	$(PY) -m course.stubs generate
+stubs: $(STAMP) ## (course authors) regenerate the stubs from solutions/ (all, or lesson N)
+	$(PY) -m course.stubs generate $(if $(N),--lesson $(N))

@@ -4,6 +4,7 @@
 2. Every test passes on `solutions/`.
 3. Every test fails on the pristine stubs, generated afresh into a temporary folder
    (never the learner's edited `lessons/`): a test that passes on a stub tests nothing.
+4. Every known learner mistake (`tests/mutants/`) fails at least one test.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import tempfile
 from pathlib import Path
 
 from course.lessons import ROOT, SOLUTIONS_DIR, Lesson, built_lessons, lesson
+from course.mutants import surviving_mutants
 from course.runner import pytest_command, run_tests
 from course.stubs import drift, write_stubs
 
@@ -40,6 +42,19 @@ def check_stubs(lessons: list[Lesson]) -> bool:
     return bool(records) and not survivors
 
 
+def check_mutants(lessons: list[Lesson]) -> bool:
+    print("== 4. known learner mistakes, put into the solutions (each must fail a test)", flush=True)
+    all_caught = True
+    for lesson_ in lessons:
+        tried, survivors = surviving_mutants(lesson_)
+        for name in survivors:
+            print(f"   NOT CAUGHT in lesson {lesson_.number}: {name}")
+        if tried:
+            print(f"   lesson {lesson_.number}: {tried - len(survivors)} of {tried} mistakes caught")
+        all_caught = all_caught and not survivors
+    return all_caught
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m course.selfcheck", description=__doc__.split("\n")[0])
     parser.add_argument("--lesson", help="only this lesson")
@@ -52,7 +67,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"   stub drift: {problem}")
     steps = {"no stub drift": not problems,
              "solutions pass": check_solutions(lessons),
-             "stubs fail": check_stubs(lessons)}
+             "stubs fail": check_stubs(lessons),
+             "mistakes caught": check_mutants(lessons)}
     print()
     for step, ok in steps.items():
         print(f"   {'ok  ' if ok else 'FAIL'} {step}")

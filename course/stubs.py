@@ -22,7 +22,7 @@ indentation, and each SOLUTION ONLY region removed. Everything else (the header,
 imports, types, docstrings, given helpers) is carried over byte for byte.
 
 `check` compares what the generator makes with git's copy of `lessons/` (the
-index), so a learner's unstaged edits never trip it, and a stale stub does.
+index) and the working tree's: a learner's edits never trip it, a stale stub does.
 """
 
 from __future__ import annotations
@@ -136,18 +136,20 @@ def _git_copy(path: Path) -> str | None:
 
 
 def drift(lessons: list[Lesson]) -> list[str]:
-    """One line per stub that differs from what the generator makes."""
+    """One line per stub that differs from what the generator makes.
+
+    A stub is fine when git's copy (the index) or the working tree's copy matches:
+    a learner edits the working tree and leaves the index pristine; an author
+    regenerates the working tree before staging. A fresh clone has one copy of each.
+    """
     problems = []
     for lesson_ in lessons:
         for relative, expected in generated_files(lesson_).items():
             path = LESSONS_DIR / lesson_.folder / relative
-            committed = _git_copy(path)
-            if committed is None:
-                committed = path.read_text() if path.exists() else None
-            if committed is None:
-                problems.append(f"{path.relative_to(ROOT)} is missing")
-            elif committed != expected:
-                problems.append(f"{path.relative_to(ROOT)} differs from the stub made from its solution")
+            copies = [_git_copy(path), path.read_text() if path.exists() else None]
+            if expected not in copies:
+                state = "is missing" if copies == [None, None] else "differs from the stub made from its solution"
+                problems.append(f"{path.relative_to(ROOT)} {state}")
     return problems
 
 

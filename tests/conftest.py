@@ -105,11 +105,28 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
             f"`# TODO: exercise {str(call.excinfo.value).split()[1].rstrip(':')}` and write the code.\n"
             f"  Stuck? `make hint {lesson_.number}` shows a hint."
         )
+    elif _unclosed_resource(call.excinfo.value):
+        report.longrepr = (
+            f"Your code left a resource open: {_unclosed_resource(call.excinfo.value)}\n"
+            "  Next step: close every socket (and selector) you create, also when an error happens:\n"
+            "  `with socket.create_connection(...) as sock:` or `try: ... finally: sock.close()`."
+        )
     elif "from pytest-timeout" in str(call.excinfo.value):
         seconds = str(call.excinfo.value).split(">")[1].split("s")[0]
         report.sections.append(("what a time-out means", TIMEOUT_HINT.format(seconds=seconds)))
 
 
+
+
+def _unclosed_resource(error: BaseException) -> str:
+    """The 'unclosed <socket ...>' text of a ResourceWarning behind this failure, or ''."""
+    while error is not None:
+        if isinstance(error, ResourceWarning) or "ResourceWarning" in str(error):
+            text = str(error)
+            start = text.find("unclosed")
+            return text[start:].splitlines()[0] if start >= 0 else text.splitlines()[0]
+        error = error.__cause__ or error.__context__
+    return ""
 
 
 class JsonReport:

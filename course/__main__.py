@@ -32,7 +32,11 @@ def demo(number: str, impl: str, script: str = "demo.py") -> int:
     if not path.exists():
         print(f"{path} does not exist.")
         return 1
-    return subprocess.run([sys.executable, str(path)], cwd=ROOT).returncode
+    code = subprocess.run([sys.executable, str(path)], cwd=ROOT).returncode
+    if code not in (0, 130):  # 130: stopped with Ctrl-C, which long-running demos expect
+        print(f"\nThe demo runs the code in {path.parent}: if it stopped at a NotImplementedError, "
+              f"finish the exercises first (make test-lesson {lesson_.number}).")
+    return code
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,244 @@
+"""`make bench`: the course's servers next to uvicorn, on the same apps and machine.
+
+How it works
+------------
+Every server runs in its own process on 127.0.0.1, all started up front. The load
+generator (wrk when installed, else course.loadgen) then loads them *in turns*,
+A B C A B C ..., so that a slow minute of the machine falls on every server
+alike, and the figures of each are averaged over its turns. The ratio column
+compares each server with uvicorn on the same event loop. Afterwards each server
+gets N idle keep-alive connections, and the growth of its resident memory divided
+by N is its memory per idle connection.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import resource
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from course.lessons import LESSONS_DIR, ROOT, SOLUTIONS_DIR, lesson
+from course.loadgen import run_load
+
+APPS = {"hello": "course.bench_apps:hello", "fastapi": "course.bench_apps:api"}
+READY_TIMEOUT = 10.0  # seconds a server may take to start listening
+
+
+@dataclass
+class Candidate:
+    name: str
+    loop: str  # "asyncio" or "uvloop": ratios compare like with like
+    command: list[str]  # to start it; "{app}" and "{port}" are filled in
+    process: subprocess.Popen | None = None
+    port: int = 0
+    problems: dict[str, str] = field(default_factory=dict)  # app -> why it was not measured
+    runs: dict[str, list[dict]] = field(default_factory=dict)  # app -> one dict per turn
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def candidates(include_learner: bool) -> list[Candidate]:
+    python = sys.executable
+    uvicorn = [python, "-m", "uvicorn", "{app}", "--port", "{port}", "--http", "httptools",
+               "--no-access-log", "--log-level", "warning"]
+    found = [Candidate("uvicorn", "asyncio", [*uvicorn, "--loop", "asyncio"]),
+             Candidate("uvicorn", "uvloop", [*uvicorn, "--loop", "uvloop"])]
+    folders = [("reference", SOLUTIONS_DIR)] + ([("yours", LESSONS_DIR)] if include_learner else [])
+    for label, folder in folders:
+        for number in (8, 9):
+            server = folder / lesson(number).folder / "server.py"
+            if not server.exists():
+                continue
+            launch = [python, "-m", "course.bench_launch", str(server), "{app}", "--port", "{port}"]
+            found.append(Candidate(f"{label} {number:02d}", "asyncio", [*launch, "--loop", "asyncio"]))
+            if label == "reference":
+                found.append(Candidate(f"{label} {number:02d}", "uvloop", [*launch, "--loop", "uvloop"]))
+    return found
+
+
+def wait_until_listening(port: int, process: subprocess.Popen) -> bool:
+    deadline = time.monotonic() + READY_TIMEOUT
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return True
+        except OSError:
+            time.sleep(0.05)  # polling a subprocess's port: there is no event to wait on
+    return False
+
+
+def start(candidate: Candidate, app: str) -> None:
+    candidate.port = free_port()
+    command = [part.format(app=APPS[app], port=candidate.port) for part in candidate.command]
+    candidate.process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL,
+                                         stderr=subprocess.PIPE, start_new_session=True)
+    if not wait_until_listening(candidate.port, candidate.process):
+        stop(candidate)
+        error = candidate.process.stderr.read().decode(errors="replace").strip().splitlines()
+        candidate.problems[app] = error[-1] if error else "did not start listening"
+
+
+def stop(candidate: Candidate) -> None:
+    process = candidate.process
+    if process is None or process.poll() is not None:
+        return
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+WRK_LATENCY = re.compile(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$", re.M)
+UNIT_SECONDS = {"us": 1e-6, "ms": 1e-3, "s": 1.0}
+
+
+def load_with_wrk(port: int, connections: int, duration: float) -> dict:
+    output = subprocess.run(
+        ["wrk", "-t1", f"-c{connections}", f"-d{duration:g}s", "--latency", f"http://127.0.0.1:{port}/"],
+        capture_output=True, text=True, timeout=duration + 30,
+    ).stdout
+    latency = {int(p): float(v) * UNIT_SECONDS[u] for p, v, u in WRK_LATENCY.findall(output)}
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", output)
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
+    errors = int(non_2xx[1]) if non_2xx else 0
+    errors += sum(int(n) for n in socket_errors.groups()) if socket_errors else 0
+    return {"rps": float(rps[1]) if rps else 0.0, "p50": latency.get(50), "p99": latency.get(99), "errors": errors}
+
+
+def load_with_python(port: int, connections: int, duration: float) -> dict:
+    result = run_load(port, connections, duration)
+    return {"rps": result.requests_per_second, "p50": result.percentile(0.5),
+            "p99": result.percentile(0.99), "errors": result.errors}
+
+
+def rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def idle_connection_memory(candidate: Candidate, count: int) -> tuple[int, float]:
+    """(connections that got an answer and stayed open, KiB of server RSS per connection)."""
+    before = rss_kib(candidate.process.pid)
+    held = []
+    try:
+        for _ in range(count):
+            try:
+                sock = socket.create_connection(("127.0.0.1", candidate.port), timeout=2)
+                sock.sendall(b"GET / HTTP/1.1\r\nHost: bench\r\n\r\n")
+                if not sock.recv(65536).startswith(b"HTTP/1.1 200"):
+                    sock.close()
+                    break
+                held.append(sock)
+            except OSError:
+                break
+        time.sleep(0.2)  # let the server finish its bookkeeping for the last connections
+        grown = rss_kib(candidate.process.pid) - before
+    finally:
+        for sock in held:
+            sock.close()
+    return len(held), grown / len(held) if held else float("nan")
+
+
+def raise_fd_limit() -> None:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+def mean(values: list[float]) -> float:
+    values = [v for v in values if v is not None]
+    return sum(values) / len(values) if values else float("nan")
+
+
+def report(console: Console, servers: list[Candidate], apps: list[str], generator: str,
+           memory: dict[str, tuple[int, float]], args: argparse.Namespace) -> None:
+    table = Table(title=f"make bench — {generator}, {args.connections} keep-alive connections, "
+                        f"{args.rounds} turns of {args.duration:g} s each", title_justify="left")
+    for column in ("app", "server", "loop", "req/s", "p50 ms", "p99 ms", "errors", "× uvicorn"):
+        table.add_column(column, justify="left" if column in ("app", "server", "loop") else "right")
+    for app in apps:
+        baseline = {s.loop: mean([r["rps"] for r in s.runs.get(app, [])]) for s in servers if s.name == "uvicorn"}
+        for server in servers:
+            runs = server.runs.get(app, [])
+            if not runs:
+                table.add_row(app, server.name, server.loop, "—", "", "", "", f"[dim]{server.problems.get(app, 'not run')}[/]")
+                continue
+            rps = mean([r["rps"] for r in runs])
+            ratio = rps / baseline[server.loop] if baseline.get(server.loop) else float("nan")
+            table.add_row(app, server.name, server.loop, f"{rps:,.0f}",
+                          f"{mean([r['p50'] for r in runs]) * 1e3:.2f}", f"{mean([r['p99'] for r in runs]) * 1e3:.2f}",
+                          str(sum(r["errors"] for r in runs)), f"{ratio:.2f}")
+        table.add_section()
+    console.print(table)
+    if memory:
+        held = Table(title=f"Idle keep-alive connections (hello app, up to {args.idle} each)", title_justify="left")
+        for column in ("server", "loop", "connections held", "KiB per connection"):
+            held.add_column(column)
+        for key, (count, per_connection) in memory.items():
+            name, loop = key.split("|")
+            held.add_row(name, loop, f"{count:,}", f"{per_connection:.1f}")
+        console.print(held)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="make bench", description=__doc__.split("\n")[0])
+    parser.add_argument("--duration", type=float, default=3.0, help="seconds of load per turn (default 3)")
+    parser.add_argument("--rounds", type=int, default=2, help="turns per server and app (default 2)")
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--idle", type=int, default=5000, help="idle connections for the memory figure")
+    parser.add_argument("--apps", default="hello,fastapi")
+    parser.add_argument("--no-learner", action="store_true", help="measure only the reference and uvicorn")
+    parser.add_argument("--python-load", action="store_true", help="use the Python load generator even if wrk is there")
+    args = parser.parse_args(argv)
+
+    console = Console()
+    raise_fd_limit()
+    use_wrk = shutil.which("wrk") is not None and not args.python_load
+    generator = "wrk" if use_wrk else "Python load generator (install wrk for real figures)"
+    load = load_with_wrk if use_wrk else load_with_python
+    apps = args.apps.split(",")
+    servers = candidates(include_learner=not args.no_learner)
+    memory: dict[str, tuple[int, float]] = {}
+    for app in apps:
+        with console.status(f"starting {len(servers)} servers on the {app} app..."):
+            for server in servers:
+                start(server, app)
+        try:
+            running = [s for s in servers if app not in s.problems]
+            for turn in range(args.rounds):
+                for server in running:
+                    console.log(f"{app}: turn {turn + 1}/{args.rounds}, {server.name} ({server.loop})")
+                    server.runs.setdefault(app, []).append(load(server.port, args.connections, args.duration))
+            if app == "hello" and args.idle:
+                for server in running:
+                    console.log(f"idle connections: {server.name} ({server.loop})")
+                    memory[f"{server.name}|{server.loop}"] = idle_connection_memory(server, args.idle)
+        finally:
+            for server in servers:
+                stop(server)
+    report(console, servers, apps, generator, memory, args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

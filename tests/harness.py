@@ -94,3 +94,229 @@ def wire_report(*, client_sent: bytes | None = None, server_sent: bytes | None =
     if reproduce:
         lines.append(f"  try it by hand:   {reproduce}")
     return "\n" + "\n".join(lines)
+
+
+# --- Running a lesson's ASGI server (lessons 08 and 09) -------------------------------
+
+class AsgiServerThread:
+    """A lesson's `Server(app, "127.0.0.1", 0, **options)` on its own event loop in a thread.
+
+    `start()` returns once `await server.start()` has (so `address` is bound), or re-raises
+    what start() raised; `stop()` runs `await server.shutdown()` on the server's loop and
+    waits for `serve_forever()` to return. Neither waits longer than `timeout` seconds.
+    `error` holds what serve_forever() raised, if it did. Use `running_asgi_server()`.
+    """
+
+    def __init__(self, module, app, timeout: float = 5.0, **options) -> None:
+        import threading
+        self.module, self.app, self.options, self.timeout = module, app, options, timeout
+        self.server = None
+        self.loop = None
+        self.address: tuple[str, int] | None = None
+        self.error: BaseException | None = None
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._main, name="asgi-server", daemon=True)
+
+    def _main(self) -> None:
+        import asyncio
+        self.loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(self.loop)
+        try:
+            self.loop.run_until_complete(self._serve())
+        finally:
+            pending = [task for task in asyncio.all_tasks(self.loop) if not task.done()]
+            for task in pending:  # what the server left running: end it, as asyncio.run() would
+                task.cancel()
+            if pending:
+                self.loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+            self.loop.run_until_complete(self.loop.shutdown_asyncgens())
+            asyncio.set_event_loop(None)
+            self.loop.close()
+            self._ready.set()
+
+    async def _serve(self) -> None:
+        try:
+            self.server = self.module.Server(self.app, "127.0.0.1", 0, **self.options)
+            await self.server.start()
+            self.address = tuple(self.server.address)
+        except BaseException as error:  # start() failed: the test sees it in start()
+            self.error = error
+            return
+        finally:
+            self._ready.set()
+        try:
+            await self.server.serve_forever()
+        except BaseException as error:
+            self.error = error
+
+    def start(self) -> "AsgiServerThread":
+        self._thread.start()
+        if not self._ready.wait(self.timeout):
+            pytest.fail(f"await Server(...).start() did not return within {self.timeout} s: does the "
+                        "lifespan startup wait for a message the app never sends?", pytrace=False)
+        if self.error is not None:
+            raise self.error
+        return self
+
+    def stop(self) -> None:
+        import asyncio
+        import concurrent.futures
+        if self._thread.is_alive() and self.loop is not None and self.server is not None:
+            future = asyncio.run_coroutine_threadsafe(self.server.shutdown(), self.loop)
+            try:
+                future.result(self.timeout)
+            except RuntimeError:
+                pass  # the loop already stopped: serve_forever() ended by itself
+            except concurrent.futures.TimeoutError:
+                pytest.fail(f"await server.shutdown() did not finish within {self.timeout} s.", pytrace=False)
+        self._thread.join(self.timeout)
+        if self._thread.is_alive():
+            pytest.fail(f"serve_forever() did not return within {self.timeout} s after shutdown(): it "
+                        "should wait for shutdown() to finish, then return.", pytrace=False)
+        if self.error is not None:
+            raise self.error
+
+
+def running_asgi_server(module, app, **options):
+    """Context manager: `with running_asgi_server(lesson, app) as server: server.address`."""
+    import contextlib
+
+    @contextlib.contextmanager
+    def running():
+        runner = AsgiServerThread(module, app, **options).start()
+        try:
+            yield runner
+        finally:
+            runner.stop()
+
+    return running()
+
+
+class RawHttpClient:
+    """A socket client that reads responses one at a time by their framing, so that
+    pipelined responses are told apart: the bytes of one never count as the next.
+
+        with RawHttpClient(address) as client:
+            client.send(GET_A + GET_B)
+            first, second = client.read_response(), client.read_response()
+
+    `read_response(method="GET")` returns (status, reason, headers, body): headers a list
+    of (lower-case name, value) strings. A HEAD's response, a 1xx, 204 and 304 have no
+    body; otherwise Content-Length, chunked, or (no framing) the body runs to the close.
+    `wire` holds every byte received, for failure messages.
+    """
+
+    def __init__(self, address, timeout: float = 5.0) -> None:
+        import socket
+        self.sock = socket.create_connection(address, timeout=timeout)
+        self.buffer = b""
+        self.wire = b""
+
+    def send(self, data: bytes) -> None:
+        self.sock.sendall(data)
+
+    def _fill(self) -> bool:
+        data = self.sock.recv(65536)
+        self.buffer += data
+        self.wire += data
+        return bool(data)
+
+    def read_until(self, marker: bytes) -> bytes:
+        while marker not in self.buffer:
+            if not self._fill():
+                raise ConnectionError(f"the server closed the connection before sending {marker!r}")
+        head, _, self.buffer = self.buffer.partition(marker)
+        return head
+
+    def read_exactly(self, size: int) -> bytes:
+        while len(self.buffer) < size:
+            if not self._fill():
+                raise ConnectionError(f"the server closed the connection {size - len(self.buffer)} bytes early")
+        data, self.buffer = self.buffer[:size], self.buffer[size:]
+        return data
+
+    def read_to_close(self) -> bytes:
+        while self._fill():
+            pass
+        data, self.buffer = self.buffer, b""
+        return data
+
+    def read_response(self, method: str = "GET"):
+        head = self.read_until(b"\r\n\r\n").decode("latin-1")
+        status_line, *lines = head.split("\r\n")
+        version, status, reason = (status_line.split(" ", 2) + [""])[:3]
+        if not version.startswith("HTTP/1.") or not status.isdigit():
+            raise ValueError(f"not a status line: {status_line!r}")
+        headers = [(name.strip().lower(), value.strip()) for name, _, value in (line.partition(":") for line in lines)]
+        fields = dict(headers)
+        code = int(status)
+        if method == "HEAD" or code < 200 or code in (204, 304):
+            body = b""
+        elif fields.get("transfer-encoding", "").lower() == "chunked":
+            body = b""
+            while size := int(self.read_until(b"\r\n").split(b";")[0], 16):
+                body += self.read_exactly(size)
+                self.read_exactly(2)
+            self.read_until(b"\r\n")  # no trailers from these servers: the empty line ends it
+        elif "content-length" in fields:
+            body = self.read_exactly(int(fields["content-length"]))
+        else:
+            body = self.read_to_close()
+        return code, reason, headers, body
+
+    def closed_by_server(self) -> bool:
+        """True if the server closes the connection now (after everything it sent was read)."""
+        import socket
+        try:
+            return not self._fill() and not self.buffer
+        except ConnectionResetError:
+            return True
+        except socket.timeout:
+            return False
+
+    def close(self) -> None:
+        self.sock.close()
+
+    def __enter__(self) -> "RawHttpClient":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+
+class _Stuck(BaseException):
+    """Raised by within()'s alarm. A BaseException, so code under test that catches
+    Exception (a loop guarding its callbacks) cannot swallow it."""
+
+
+def within(seconds: float, if_stuck: str):
+    """A context manager: fail with `if_stuck` if the block runs longer than `seconds`.
+
+    For a learner's event loop that may block forever in select(): SIGALRM interrupts
+    the wait wherever it is (main thread, Linux and macOS). pytest-timeout's own alarm
+    is saved and restored, so the test's overall limit still holds.
+    """
+    import contextlib
+    import signal
+    import time
+
+    @contextlib.contextmanager
+    def guard():
+        def alarm(signum, frame):
+            raise _Stuck()
+
+        previous_handler = signal.signal(signal.SIGALRM, alarm)
+        previous_timer = signal.setitimer(signal.ITIMER_REAL, seconds)
+        started = time.monotonic()
+        try:
+            yield
+        except _Stuck:
+            pytest.fail(f"still running after {seconds} s. {if_stuck}", pytrace=False)
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous_handler)
+            if previous_timer[0]:
+                left = previous_timer[0] - (time.monotonic() - started)
+                signal.setitimer(signal.ITIMER_REAL, max(0.01, left))
+
+    return guard()

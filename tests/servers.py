@@ -15,6 +15,7 @@ and joins every thread, so nothing outlives the test.
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import struct
 import threading
@@ -174,3 +175,160 @@ def refused_address() -> tuple[str, int]:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()
+
+
+class DelayedHttpServer:
+    """An HTTP server that answers every request `delay` seconds after its head arrives.
+
+    It runs an asyncio protocol in one background thread, so it holds thousands of
+    connections open at once without a thread each (a lesson 04 test fetches 1,000 at
+    a time; raise the soft RLIMIT_NOFILE first: each connection costs two fds in this
+    process). `peak_open` is the most connections it had open at once, `answered` how
+    many responses it sent: evidence of concurrency that does not depend on timing.
+
+        with DelayedHttpServer(delay=0.5) as server:
+            fetch("127.0.0.1", server.port)
+    """
+
+    def __init__(self, delay: float, body: bytes = b"ok\n", backlog: int = 4096) -> None:
+        self.delay = delay
+        self.response = (b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nConnection: close\r\n"
+                         b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+        self.peak_open = 0
+        self.answered = 0
+        self._open: set = set()  # transports of the connections open now
+        self._setting_up: set = set()  # tasks wrapping an accepted socket in a transport
+        self.stopping = False
+        # Accepting by hand, not with loop.create_server(): in Python 3.11 a connection
+        # accepted just before Server.close() trips an assertion and its socket leaks.
+        self._listener = socket.create_server(("127.0.0.1", 0), backlog=backlog)
+        self._listener.setblocking(False)
+        self.port: int = self._listener.getsockname()[1]
+        self.address = ("127.0.0.1", self.port)
+        self._loop = asyncio.new_event_loop()
+        self._loop.add_reader(self._listener, self._accept)
+        self._thread = threading.Thread(target=self._loop.run_forever, name="delayed-http", daemon=True)
+        self._thread.start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self._listener.accept()
+            except OSError:  # BlockingIOError: none left; ECONNABORTED: the client gave up
+                return
+            conn.setblocking(False)
+            setup = self._loop.create_task(
+                self._loop.connect_accepted_socket(lambda: _DelayedHttpProtocol(self), conn))
+            self._setting_up.add(setup)
+            setup.add_done_callback(self._setting_up.discard)
+
+    async def _stop(self) -> None:
+        self.stopping = True  # a connection set up from now on is aborted in connection_made
+        self._loop.remove_reader(self._listener)
+        self._listener.close()
+        await asyncio.gather(*self._setting_up, return_exceptions=True)
+        for transport in list(self._open):
+            transport.abort()
+        for _ in range(10):  # let the aborted transports run connection_lost and drop their sockets
+            await asyncio.sleep(0)
+
+    def close(self) -> None:
+        if self._loop.is_closed():
+            return
+        asyncio.run_coroutine_threadsafe(self._stop(), self._loop).result(IO_TIMEOUT)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(IO_TIMEOUT)
+        self._loop.close()
+
+    def __enter__(self) -> "DelayedHttpServer":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+
+class _DelayedHttpProtocol(asyncio.Protocol):
+    """One connection of a DelayedHttpServer: read a head, wait, answer, close."""
+
+    def __init__(self, server: DelayedHttpServer) -> None:
+        self.server = server
+        self.received = b""
+        self.timer = None
+
+    def connection_made(self, transport) -> None:
+        self.transport = transport
+        if self.server.stopping:
+            transport.abort()
+            return
+        self.server._open.add(transport)
+        self.server.peak_open = max(self.server.peak_open, len(self.server._open))
+
+    def data_received(self, data: bytes) -> None:
+        self.received += data
+        if self.timer is None and b"\r\n\r\n" in self.received:
+            loop = asyncio.get_running_loop()
+            self.timer = loop.call_later(self.server.delay, self.answer)  # the slowness under test
+
+    def answer(self) -> None:
+        self.transport.write(self.server.response)
+        self.server.answered += 1
+        self.transport.close()  # after the buffered response is sent
+
+    def connection_lost(self, exc) -> None:
+        self.server._open.discard(self.transport)
+        if self.timer is not None:
+            self.timer.cancel()
+
+
+@dataclass
+class ReadRequestSlowly(Action):
+    """Read a request head `piece` bytes at a time, `pause` seconds apart: a client that sends
+    a large request finds its send buffer full, and send() takes only part of what it offers."""
+
+    piece: int = 4096
+    pause: float = 0.001
+    # SO_RCVBUF, set after the handshake. Not smaller: on loopback (MSS 64 KiB) a window that
+    # shrinks below one segment makes the sender wait for TCP's persist timer, seconds at a time
+    # (measured: a 512 KiB request took 8.6 s with 4 KiB, 0.15 s with 64 KiB).
+    receive_buffer: int = 64 * 1024
+
+    def run(self, sock, record):
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self.receive_buffer)
+        received = bytearray(record.received)  # requests are big: append in place, search the tail
+        record.received = received  # so a failing test can show how far the client got
+        try:
+            while b"\r\n\r\n" not in received[-self.piece - 4:]:
+                data = sock.recv(self.piece)
+                if not data:
+                    return
+                received += data
+                time.sleep(self.pause)  # the slowness is the misbehaviour under test
+        finally:
+            record.received = bytes(received)
+
+
+class StuckListener:
+    """A listening socket whose accept queue is full, so a new connect() stays in progress:
+    the kernel drops its SYNs (Linux; the client sends them again after about 1 s, 2 s, ...).
+    After `close()` the next SYN finds no listener and the connect is refused.
+
+        with StuckListener() as address:
+            sock.connect_ex(address)  # EINPROGRESS, and the socket stays unwritable
+    """
+
+    def __init__(self) -> None:
+        self._listener = socket.socket()
+        self._listener.bind(("127.0.0.1", 0))
+        self._listener.listen(0)  # the queue holds one connection; nobody accepts it
+        self.address = self._listener.getsockname()
+        self._filler = socket.create_connection(self.address, timeout=IO_TIMEOUT)  # fills the queue
+
+    def close(self) -> None:
+        self._filler.close()
+        self._listener.close()
+
+    def __enter__(self) -> tuple[str, int]:
+        return self.address
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()

@@ -1,0 +1,458 @@
+"""Lesson 07 — a sans-I/O HTTP/1.1 request parser.
+
+What you build (in this order):
+  split_target(target)        path, raw path and query string of a request target    exercise 7.1
+  check_head(version, hdrs)   refuse heads httptools lets through (smuggling, Host)  exercise 7.2
+  RequestParser.feed(data)    bytes in, Request / Body / EndOfMessage events out     exercise 7.3
+  build_scope(request, ...)   the ASGI HTTP connection scope for one request         exercise 7.4
+  response_head(status, hdrs) status line with the right reason phrase, and headers  exercise 7.5
+  chunk(data)                 one chunk of a `Transfer-Encoding: chunked` body       exercise 7.6
+
+Test your code:  make test-lesson 7        See it run:  make demo-lesson 7
+
+How this works
+--------------
+This module does no I/O: it never touches a socket. A server hands `feed()`
+whatever bytes `recv()` gave it, in whatever pieces they came, and gets back the
+events those bytes complete:
+
+    Request(...)         a request head arrived (method, target, headers, ...)
+    Body(data)           some bytes of that request's body (already de-chunked)
+    EndOfMessage()       that request is complete; the next one may follow
+
+Rules the parser keeps:
+1. Pieces do not matter. The same bytes fed whole, one at a time, or in any
+   split give the same requests and the same body bytes.
+2. One connection, one parser. Everything it remembers lives on the instance,
+   so two connections can never see each other's headers or body.
+3. Pipelining: one feed() may complete several requests; their events come
+   in order. Bytes of a request not yet complete are kept for the next feed().
+4. Anything that could frame a body two ways (RFC 9112 §6.3: Content-Length
+   with Transfer-Encoding, two Content-Lengths, ...) is refused with BadRequest,
+   never guessed at: a guess that differs from a proxy's is request smuggling.
+5. After BadRequest the parser stays failed; after a request that ends the
+   connection (`Connection: close`, HTTP/1.0) further bytes are ignored.
+
+httptools (a binding of llhttp, the parser inside Node.js) does the byte-level
+work and calls us back: on_message_begin, on_url, on_header,
+on_headers_complete, on_body, on_message_complete. The callbacks turn those
+calls into events; `feed()` collects them and turns httptools' errors into
+BadRequest. The state of the message being read is one field, `state`, moved
+only through the TRANSITIONS table, except that BadRequest from any state
+moves it to FAILED.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from dataclasses import dataclass
+from http import HTTPStatus
+from typing import Iterable, Union
+from urllib.parse import unquote_to_bytes
+
+import httptools
+
+MAX_HEADER_BYTES = 16 * 1024  # h11's default limit on an incomplete head; nginx allows 4 x 8 KiB
+ASGI_VERSION = "3.0"
+# The HTTP sub-spec version this scope claims (asgiref specs/www.rst): 2.3 is
+# everything up to the WebSocket close reason. 2.4 adds "send() on a closed
+# connection raises OSError", a promise only a server (lesson 08) can keep.
+ASGI_SPEC_VERSION = "2.3"
+LAST_CHUNK = b"0\r\n\r\n"  # a zero-size chunk and no trailers ends a chunked body (RFC 9112 §7.1)
+
+Headers = list[tuple[bytes, bytes]]
+
+
+# -- Events ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Request:
+    method: str  # "GET", upper case as sent
+    path: str  # percent-decoded, UTF-8 decoded: "/café" for b"/caf%C3%A9"
+    raw_path: bytes  # the path exactly as received: b"/caf%C3%A9"
+    query_string: bytes  # after the "?", still percent-encoded; b"" when there is none
+    http_version: str  # "1.0" or "1.1"
+    headers: Headers  # (lower-case name, value) in the order received; duplicates kept
+    keep_alive: bool  # may the connection carry another request after this one?
+    expect_continue: bool  # `Expect: 100-continue` on HTTP/1.1: the client waits for "100 Continue"
+
+
+@dataclass(frozen=True)
+class Body:
+    data: bytes  # body bytes as the application sees them (chunk framing removed)
+
+
+@dataclass(frozen=True)
+class EndOfMessage:
+    pass
+
+
+Event = Union[Request, Body, EndOfMessage]
+
+
+class BadRequest(Exception):
+    """The peer sent something that is not an HTTP/1.1 request we can safely read.
+
+    `status` is the response the server should send before closing: 400 by default,
+    431 when the head is too large, 501 for a transfer coding we do not implement,
+    505 for an HTTP version we do not speak.
+    """
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+# -- Exercise 7.1: the request target ------------------------------------------------------
+
+
+def split_target(target: bytes) -> tuple[str, bytes, bytes]:
+    """(path, raw_path, query_string) of a request target (RFC 9112 §3.2).
+
+    `b"/a%20b?x=1"` gives `("/a b", b"/a%20b", b"x=1")`. The absolute form
+    (`http://host/a`) gives the same as its path would; `*` (OPTIONS) stays `*`.
+    A fragment is dropped. Raises BadRequest for a target parse_url refuses:
+    anything that is not a URL, and the authority form (`host:443`) of CONNECT,
+    which only proxies serve.
+    """
+    # EXERCISE 7.1: split the target into path and query with httptools.parse_url (BadRequest if it fails), percent-decode the path to str (UTF-8), and return (path, raw_path, query_string).
+    try:
+        url = httptools.parse_url(target)
+    except httptools.HttpParserInvalidURLError:
+        raise BadRequest(f"the request target {target!r} is not a URL") from None
+    raw_path = url.path or b""
+    if url.schema is not None and not raw_path:
+        raw_path = b"/"  # `http://host` means the root (RFC 9112 §3.2.2)
+    # ASGI's path is text: %-escapes undone first, then the bytes read as UTF-8.
+    # b"/a%2Fb" becomes "/a/b": only raw_path still tells that slash from a separator.
+    path = unquote_to_bytes(raw_path).decode("utf-8", errors="replace")
+    return path, raw_path, url.query or b""
+    # END EXERCISE
+
+
+# -- Exercise 7.2: what httptools lets through ---------------------------------------------
+
+
+def check_head(http_version: str, headers: Headers) -> None:
+    """Raise BadRequest for a head that is well-formed bytes but must still be refused.
+
+    `headers` are (lower-case name, value) pairs. Refused, with the rule for each:
+    - an HTTP version other than 1.0 and 1.1 (505);
+    - HTTP/1.1 without exactly one Host header (RFC 9112 §3.2);
+    - Transfer-Encoding in an HTTP/1.0 request (RFC 9112 §6.1);
+    - a transfer coding other than plain `chunked` (501: we cannot decode it, §6.1);
+    - Content-Length together with Transfer-Encoding (RFC 9112 §6.1, §6.3 item 3);
+    - more than one Content-Length, or one that is not a decimal number (§6.3 item 5).
+    Returns None when the head is fine.
+    """
+    # EXERCISE 7.2: collect the Host, Content-Length and Transfer-Encoding values and raise BadRequest for each rule in the docstring.
+    if http_version not in ("1.0", "1.1"):
+        raise BadRequest(f"HTTP/{http_version} is not supported; send HTTP/1.1", status=505)
+    hosts = [value for name, value in headers if name == b"host"]
+    lengths = [value for name, value in headers if name == b"content-length"]
+    codings = [value for name, value in headers if name == b"transfer-encoding"]
+    if http_version == "1.1" and len(hosts) != 1:
+        raise BadRequest(f"an HTTP/1.1 request needs exactly one Host header, got {len(hosts)}")
+    if codings and http_version == "1.0":
+        raise BadRequest("Transfer-Encoding in an HTTP/1.0 request: its framing cannot be trusted")
+    if codings and lengths:
+        raise BadRequest("both Content-Length and Transfer-Encoding: the body could be framed two ways")
+    if codings and [coding.strip().lower() for coding in codings] != [b"chunked"]:
+        raise BadRequest(f"Transfer-Encoding {b', '.join(codings)!r}: only 'chunked' is implemented", status=501)
+    if len(lengths) > 1:
+        raise BadRequest(f"{len(lengths)} Content-Length headers: the body length is ambiguous")
+    if lengths and not lengths[0].isdigit():
+        raise BadRequest(f"Content-Length {lengths[0]!r} is not a decimal number")
+    # END EXERCISE
+
+
+# -- Exercise 7.3: the parser --------------------------------------------------------------
+
+
+class State(enum.Enum):
+    IDLE = "waiting for a request line"
+    HEAD = "reading the request line and headers"
+    BODY = "reading the body"
+    MUST_CLOSE = "the last request ends the connection; later bytes are ignored"
+    FAILED = "the peer sent a bad request; nothing more is read"
+
+
+# (state, what httptools reported) -> next state. Anything else is a bug in this
+# module, not in the peer's bytes: llhttp never reports things out of order.
+TRANSITIONS = {
+    (State.IDLE, "message_begin"): State.HEAD,
+    (State.HEAD, "headers_complete"): State.BODY,
+    (State.BODY, "message_complete, keep-alive"): State.IDLE,
+    (State.BODY, "message_complete, close"): State.MUST_CLOSE,
+}
+HEAD_STATES = (State.IDLE, State.HEAD)  # bytes fed in these states count toward max_header_bytes
+
+
+class RequestParser:
+    """One connection's request parser: `feed(bytes) -> [events]`.
+
+    `max_header_bytes` caps the request line and headers of each request; a head
+    over it raises BadRequest with status 431. The cap is exact for a head that
+    starts at the start of a feed() (and for any head fed one byte at a time);
+    a pipelined head that starts in the middle of one may get one more slice of
+    up to `max_header_bytes`, so memory stays bounded either way.
+    """
+
+    def __init__(self, max_header_bytes: int = MAX_HEADER_BYTES) -> None:
+        # EXERCISE 7.3: parse requests with httptools.HttpRequestParser(self) in feed() and the on_* callbacks below, returning Request, Body and EndOfMessage events.
+        self.max_header_bytes = max_header_bytes
+        self._httptools = httptools.HttpRequestParser(self)  # calls the on_* methods below
+        # Per-connection state
+        self.state = State.IDLE
+        self._events: list[Event] = []  # completed by the feed() in progress
+        self._head_bytes = 0  # bytes of the current head fed so far
+        self._completed = 0  # requests completed: tells a piece that held a whole request
+        # Per-request state (reset by on_message_begin)
+        self._target = b""  # the request target, which may arrive in pieces
+        self._headers: Headers = []
+        self._body_pieces: list[bytes] = []  # joined into one Body per feed()
+        # END EXERCISE
+
+    def feed(self, data: bytes) -> list[Event]:
+        """The events that `data`, added to what came before, completes, in order.
+
+        `[]` means "need more bytes". Raises BadRequest when the bytes are not a
+        request we can safely read; the parser then refuses any further feed().
+        """
+        # EXERCISE 7.3: give the bytes to httptools in slices that respect max_header_bytes, turn its errors into BadRequest, and return the events the callbacks collected.
+        if self.state is State.FAILED:
+            raise BadRequest("this connection already sent a bad request; close it")
+        view = memoryview(data)
+        try:
+            while view and self.state is not State.MUST_CLOSE:
+                piece, view = self._next_piece(view)
+                self._feed_piece(piece)
+        except BadRequest:
+            self.state = State.FAILED
+            raise
+        self._flush_body()
+        events, self._events = self._events, []
+        return events
+        # END EXERCISE
+    # SOLUTION ONLY
+
+    def _next_piece(self, view: memoryview) -> tuple[memoryview, memoryview]:
+        # While a head is being read, hand httptools at most what is left of the
+        # budget, so an endless header is refused after max_header_bytes, not after
+        # the whole of a huge feed(). Outside a head, slices of the same size keep
+        # the part of a following (pipelined) head that is not counted small too.
+        size = self.max_header_bytes
+        if self.state in HEAD_STATES:
+            size -= self._head_bytes
+            if size <= 0:
+                raise BadRequest(f"the request head is over {self.max_header_bytes} bytes", status=431)
+        return view[:size], view[size:]
+
+    def _feed_piece(self, piece: memoryview) -> None:
+        was_head = self.state in HEAD_STATES
+        completed_before = self._completed
+        while piece:
+            try:
+                self._httptools.feed_data(piece)
+                break
+            except httptools.HttpParserUpgrade as upgrade:
+                # llhttp stops after a request with `Upgrade:` (or CONNECT). We do
+                # not switch protocols (RFC 9110 §7.8 lets a server ignore Upgrade),
+                # so the bytes after that request are just the next request.
+                piece = piece[upgrade.args[0]:]
+            except httptools.HttpParserCallbackError as error:
+                # One of our callbacks raised: BadRequest from check_head, or a bug
+                # of ours, which must surface as itself, not as the peer's fault.
+                raise (error.__context__ or error) from None
+            except httptools.HttpParserError as error:
+                if self.state is State.MUST_CLOSE:
+                    return  # llhttp refuses bytes after `Connection: close`; we ignore them
+                raise BadRequest(f"malformed request: {error}") from None
+        if was_head and self.state in HEAD_STATES and self._completed == completed_before:
+            self._head_bytes += len(piece)  # the whole piece was (part of) one head
+    # END SOLUTION ONLY
+
+    # Parser callbacks: httptools calls these from inside feed_data().
+
+    def on_message_begin(self) -> None:
+        # EXERCISE 7.3: move the state on and forget the previous request's target and headers.
+        self._advance("message_begin")
+        self._target = b""
+        self._headers = []
+        # END EXERCISE
+
+    def on_url(self, url: bytes) -> None:
+        # EXERCISE 7.3: keep the request target; it may arrive in several pieces.
+        self._target += url  # a target split across feeds arrives in pieces
+        # END EXERCISE
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        # EXERCISE 7.3: keep the header with its name lower-cased and its value stripped of spaces and tabs.
+        # Names are case-insensitive (RFC 9110 §5.1); ASGI wants them lower-case.
+        # A value's surrounding whitespace is not part of it (RFC 9110 §5.5).
+        self._headers.append((name.lower(), value.strip(b" \t")))
+        # END EXERCISE
+
+    def on_headers_complete(self) -> None:
+        # EXERCISE 7.3: check the head, split the target, and add a Request event.
+        self._advance("headers_complete")
+        self._head_bytes = 0
+        http_version = self._httptools.get_http_version()
+        check_head(http_version, self._headers)
+        if self._httptools.should_upgrade() and self._declares_body():
+            # llhttp skips the body of an Upgrade/CONNECT request: its bytes would
+            # be read as the next request. Refuse rather than be smuggled.
+            raise BadRequest("an Upgrade or CONNECT request with a body")
+        path, raw_path, query_string = split_target(self._target)
+        expect = [value.lower() for name, value in self._headers if name == b"expect"]
+        self._flush_body()
+        self._events.append(Request(
+            method=self._httptools.get_method().decode("ascii"),
+            path=path,
+            raw_path=raw_path,
+            query_string=query_string,
+            http_version=http_version,
+            headers=self._headers,
+            keep_alive=self._httptools.should_keep_alive(),
+            # HTTP/1.0 clients do not know 100 Continue: ignore it (RFC 9110 §10.1.1).
+            expect_continue=http_version == "1.1" and b"100-continue" in expect,
+        ))
+        # END EXERCISE
+
+    def on_body(self, body: bytes) -> None:
+        # EXERCISE 7.3: keep the body bytes for a Body event.
+        self._body_pieces.append(body)
+        # END EXERCISE
+
+    def on_message_complete(self) -> None:
+        # EXERCISE 7.3: add the pending Body (if any) and an EndOfMessage event.
+        keep_alive = self._httptools.should_keep_alive()
+        self._advance("message_complete, keep-alive" if keep_alive else "message_complete, close")
+        self._flush_body()
+        self._events.append(EndOfMessage())
+        self._completed += 1
+        # END EXERCISE
+    # SOLUTION ONLY
+
+    def _advance(self, happened: str) -> None:
+        self.state = TRANSITIONS[self.state, happened]
+
+    def _flush_body(self) -> None:
+        if self._body_pieces:
+            self._events.append(Body(b"".join(self._body_pieces)))
+            self._body_pieces = []
+
+    def _declares_body(self) -> bool:
+        return any(
+            name == b"transfer-encoding" or (name == b"content-length" and value.strip(b"0") != b"")
+            for name, value in self._headers
+        )
+    # END SOLUTION ONLY
+
+
+# -- Exercise 7.4: the ASGI scope ----------------------------------------------------------
+
+
+def build_scope(
+    request: Request,
+    *,
+    client: tuple[str, int] | None,
+    server: tuple[str, int | None] | None,
+    scheme: str = "http",
+    root_path: str = "",
+) -> dict:
+    """The ASGI HTTP connection scope for `request` (asgiref specs/www.rst).
+
+    `client` is the peer's (host, port), `server` the listening (host, port),
+    either may be None. `root_path` is the prefix a proxy in front of us strips;
+    like uvicorn and Starlette, `path` and `raw_path` carry it in front of what
+    was requested, so an app mounted under it routes the full path.
+    The lifespan `state` key is the server's to add (lesson 08).
+    """
+    # EXERCISE 7.4: return a dict with every key of the ASGI HTTP scope: type, asgi, http_version, method, scheme, path, raw_path, query_string, root_path, headers, client, server.
+    return {
+        "type": "http",
+        "asgi": {"version": ASGI_VERSION, "spec_version": ASGI_SPEC_VERSION},
+        "http_version": request.http_version,
+        "method": request.method,
+        "scheme": scheme,
+        "path": root_path + request.path,
+        "raw_path": root_path.encode("utf-8") + request.raw_path,
+        "query_string": request.query_string,
+        "root_path": root_path,
+        "headers": [(name, value) for name, value in request.headers],  # the app's own copy
+        "client": tuple(client) if client is not None else None,
+        "server": tuple(server) if server is not None else None,
+    }
+    # END EXERCISE
+
+
+# -- Exercise 7.5: the response head -------------------------------------------------------
+
+# A header name is a token (RFC 9110 §5.1, §5.6.2): visible ASCII except delimiters.
+TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+# CR or LF in a value would end the header line early and let whoever chose the
+# value write headers (or a whole response) of their own: response splitting.
+# NUL is forbidden in a field value too (RFC 9110 §5.5).
+FORBIDDEN_IN_VALUE = re.compile(rb"[\r\n\x00]")
+
+
+def response_head(status: int, headers: Iterable[tuple[bytes | str, bytes | str]]) -> bytes:
+    """`HTTP/1.1 <status> <reason>`, the header lines, and the blank line that ends them.
+
+    The reason phrase is the standard one for `status` (RFC 9110 §15), empty for a
+    code without one (the space before it stays, RFC 9112 §4). Names and values may
+    be bytes or str (latin-1). Raises ValueError for a status outside 100-599, a
+    name that is not a token, and CR, LF or NUL in a name or value.
+    """
+    # EXERCISE 7.5: start with the status line for this status (its own reason phrase), add one "name: value" line per header after checking it, and end with an empty line.
+    lines = [_status_line(status)]
+    for name, value in headers:
+        name_bytes, value_bytes = _as_bytes(name), _as_bytes(value)
+        if not TOKEN.fullmatch(name_bytes):
+            raise ValueError(f"header name {name!r} is not a token (no CR, LF, NUL, spaces or colons)")
+        if FORBIDDEN_IN_VALUE.search(value_bytes):
+            raise ValueError(f"header {name!r} has a value with CR, LF or NUL: {value!r}")
+        lines.append(name_bytes + b": " + value_bytes + b"\r\n")
+    lines.append(b"\r\n")
+    return b"".join(lines)
+    # END EXERCISE
+# SOLUTION ONLY
+
+
+# Built once, like uvicorn's: each response only looks its line up.
+STATUS_LINES = {
+    status: b"HTTP/1.1 %d %s\r\n" % (status, HTTPStatus(status).phrase.encode("ascii"))
+    for status in HTTPStatus
+}
+
+
+def _status_line(status: int) -> bytes:
+    if status in STATUS_LINES:
+        return STATUS_LINES[status]
+    if not isinstance(status, int) or isinstance(status, bool) or not 100 <= status <= 599:
+        raise ValueError(f"status must be an int from 100 to 599 (RFC 9110 §15), got {status!r}")
+    return b"HTTP/1.1 %d \r\n" % status  # a code with no standard phrase: empty reason
+
+
+def _as_bytes(text: bytes | str) -> bytes:
+    return text.encode("latin-1") if isinstance(text, str) else bytes(text)
+# END SOLUTION ONLY
+
+
+# -- Exercise 7.6: chunked response bodies -------------------------------------------------
+
+
+def chunk(data: bytes) -> bytes:
+    """One chunk of a chunked body: the size in hex, CRLF, the data, CRLF (RFC 9112 §7.1).
+
+    `chunk(b"")` is `b""`: an empty piece must not end the body, because a
+    zero-size chunk is the end marker. Send LAST_CHUNK to end the body.
+    """
+    # EXERCISE 7.6: return b"" for empty data; otherwise the length in hex, CRLF, the data, CRLF.
+    if not data:
+        return b""
+    return b"%x\r\n" % len(data) + bytes(data) + b"\r\n"
+    # END EXERCISE

@@ -320,3 +320,91 @@ def within(seconds: float, if_stuck: str):
                 signal.setitimer(signal.ITIMER_REAL, max(0.01, left))
 
     return guard()
+
+
+# --- Carrying a lesson's tests forward (lesson 09 runs lesson 08's) --------------------
+
+CARRIED_HINT = ("this is lesson {old:02d} behaviour your {new:02d} server lost; compare with "
+                "`make test-lesson {old}` (the same test, `{name}`, on your lesson-{old:02d} code)")
+
+
+def carry_tests(module, old: int, new: int, exercise: str, **replaced_globals) -> dict:
+    """Copies of every `test_*` function of `module` (lesson `old`'s tests), for lesson `new`.
+
+    Each copy carries `@pytest.mark.exercise(exercise)` instead of its own, its other
+    marks (parametrize, timeout), and fixtures resolved in the importing module (so a
+    `lesson` fixture there decides which lesson's module is tested). A failure gets a
+    first line saying it is lesson `old` behaviour. `replaced_globals` swaps names the
+    tests look up in `module` (a helper that hard-codes lesson `old`'s folder).
+
+        globals().update(carry_tests(test_08_asgi_server, 8, 9, "9.0"))
+    """
+    import functools
+    import types
+
+    namespace = dict(vars(module), **replaced_globals)
+    copies = {}
+    for name, test in vars(module).items():
+        if not name.startswith("test_") or not callable(test):
+            continue
+        rebound = types.FunctionType(test.__code__, namespace, name, test.__defaults__, test.__closure__)
+        note = CARRIED_HINT.format(old=old, new=new, name=name)
+
+        @functools.wraps(rebound)
+        def carried(*args, __test=rebound, __note=note, **kwargs):
+            try:
+                return __test(*args, **kwargs)
+            except NotImplementedError:
+                raise  # a stub: the harness's own "not started" message says what to do
+            except pytest.fail.Exception as failure:
+                if "Timeout" in str(failure):
+                    raise
+                message = str(failure)
+            except AssertionError as failure:
+                message = str(failure)
+            except Exception as error:  # noqa: BLE001 - any error is the carried behaviour failing
+                message = f"{type(error).__name__}: {error}"
+            pytest.fail(f"{__note}\n{message}", pytrace=False)
+
+        marks = [mark for mark in getattr(test, "pytestmark", []) if mark.name != "exercise"]
+        carried.pytestmark = marks + [pytest.mark.exercise(exercise).mark]
+        copies[name] = carried
+    return copies
+
+
+
+# --- A time limit a loop cannot swallow (lesson 06) -------------------------------------
+
+def within_insisting(seconds: float, if_stuck: str, every: float = 0.5):
+    """within(), but the alarm repeats every `every` seconds until the block ends.
+
+    A loop that guards each callback with `except BaseException` (asyncio's Handle does,
+    so lesson 06's does too) swallows one alarm that lands inside a callback, logs it,
+    and goes on; and `run()`'s clean-up runs the loop again after the alarm escaped.
+    The next alarm gets out of both. Same contract as within().
+    """
+    import contextlib
+    import signal
+    import time
+
+    @contextlib.contextmanager
+    def guard():
+        def alarm(signum, frame):
+            raise _Stuck()
+
+        previous_handler = signal.signal(signal.SIGALRM, alarm)
+        previous_timer = signal.setitimer(signal.ITIMER_REAL, seconds, every)
+        started = time.monotonic()
+        try:
+            yield
+        except _Stuck:
+            signal.setitimer(signal.ITIMER_REAL, 0)  # before building the message: no alarm inside it
+            pytest.fail(f"still running after {seconds} s. {if_stuck}", pytrace=False)
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous_handler)
+            if previous_timer[0]:
+                left = previous_timer[0] - (time.monotonic() - started)
+                signal.setitimer(signal.ITIMER_REAL, max(0.01, left))
+
+    return guard()

@@ -1,0 +1,997 @@
+"""Lesson 06: async/await, a small asyncio of your own.
+
+First read lesson 04's selectors_loop.py: the rounds of that loop come back here,
+almost unchanged. What is new is what the loop runs. Lesson 04's loop resumed
+generators; this one runs *callbacks* (plain functions in a queue), and a `Task`
+is the callback that resumes an `async def` coroutine one step at a time.
+Every name is asyncio's, so moving to the real thing is a rename:
+`loop.EventLoop` -> `asyncio.SelectorEventLoop`, `loop.run` -> `asyncio.run`.
+
+What you build (in this order):
+  6.1  the loop: `call_soon`, `call_later`, `call_at`, `_timeout`, `_run_once`
+  6.2  `Future`: result, exception, cancel, done-callbacks, `__await__`
+  6.3  `Task` stepping a coroutine; `create_task`, `ensure_future`, `run_until_complete`
+  6.4  `sleep`, `gather`, `run`
+  6.5  `Task.cancel`: throw `CancelledError` into the coroutine
+  6.6  readiness callbacks: `add_reader`, `remove_reader`, `add_writer`, `remove_writer`
+  6.7  the socket coroutines: `sock_recv`, `sock_sendall`, `sock_connect`, `sock_accept`
+
+Test your code:  make test-lesson 6        See it run:  make demo-lesson 6
+
+How this works
+--------------
+The loop owns three containers:
+
+  _ready      deque of Handles: callbacks that run in this round's phase 4
+  _scheduled  heap of (when, sequence, TimerHandle): callbacks due at a time
+  _selector   fd -> (reader Handle, writer Handle): callbacks due on readiness
+
+and runs in rounds (`_run_once`), each with four phases, as lesson 04's did:
+
+  1. timeout  -- 0 if a callback is ready, else until the soonest timer, else forever;
+  2. wait     -- selector.select(timeout): the only place the loop blocks. The
+                 readiness Handles of the fds it reports go to `_ready`;
+  3. timers   -- every timer whose time has come goes to `_ready`;
+  4. run      -- every Handle that was in `_ready` when this phase began runs.
+
+Invariants (the tests check each one):
+  * Phase 4 is the only place callbacks are called (asyncio's `_run_once` says
+    the same). Everything else -- `set_result`, a timer, a readable socket --
+    only *adds* to `_ready`. So no callback runs inside another, and the order of
+    events is the order of the queue.
+  * A Future is set once (pending -> finished or cancelled, never back), and its
+    done-callbacks are scheduled with `call_soon`, never called from `set_result`.
+  * A Task is a Future. Each step sends into its coroutine until the coroutine
+    yields; it may yield a Future ("wake me when this is done": the Task adds
+    `_wakeup` as the Future's done-callback) or None ("let the others run":
+    `sleep(0)`). A Task waits on at most one Future and is woken once per wait.
+  * `Future.__await__` is the one trap: every `await` that really waits ends in
+    its `yield self`.
+  * Readiness callbacks share one shape: `if fut.done(): return`; try the
+    syscall; `BlockingIOError` -> return and wait for the next readiness; other
+    errors go into the Future. The fd is removed from the selector when the
+    Future is done (result, error or cancelled), so no registration outlives it.
+  * Blocked-loop detection (given): with `set_debug(True)`, phase 4 times every
+    callback; one that runs longer than `slow_callback_duration` (asyncio's name
+    and default, 0.1 s) is logged with its Task and the line it was blocked on,
+    sampled by a watchdog thread while the loop was stuck.
+"""
+
+from __future__ import annotations
+
+import collections
+import errno
+import functools
+import heapq
+import inspect
+import itertools
+import logging
+import selectors
+import socket
+import sys
+import sysconfig
+import threading
+import time
+import traceback
+import types
+from typing import Any, Awaitable, Callable, Coroutine, Generator, Iterable
+
+logger = logging.getLogger("loop")  # asyncio logs to "asyncio"; ours to "loop"
+
+MAXIMUM_SELECT_TIMEOUT = 24 * 3600  # asyncio's cap: some selectors reject longer timeouts
+
+
+class CancelledError(BaseException):
+    """The operation was cancelled. A BaseException since Python 3.8 (as asyncio's),
+    so `except Exception:` in a coroutine does not swallow a cancellation."""
+
+
+class InvalidStateError(Exception):
+    """The Future is not in a state that allows this (set twice, or not done yet)."""
+
+
+_running = threading.local()  # .loop: the loop running in this thread, if any
+
+
+def get_running_loop() -> "EventLoop":
+    """The loop running in this thread; RuntimeError outside a running loop (as asyncio's)."""
+    loop = getattr(_running, "loop", None)
+    if loop is None:
+        raise RuntimeError("no running event loop")
+    return loop
+
+
+# --- Handles: a callback and its arguments, waiting to run (given) -----------------
+
+class Handle:
+    """A callback scheduled with call_soon() or by a readiness event. `cancel()` stops it
+    from running if it has not run yet."""
+
+    def __init__(self, callback: Callable[..., Any], args: tuple, loop: "EventLoop") -> None:
+        self._callback = callback
+        self._args = args
+        self._loop = loop
+        self._cancelled = False
+
+    def cancel(self) -> None:
+        self._cancelled = True
+
+    def cancelled(self) -> bool:
+        return self._cancelled
+
+    def _run(self) -> None:
+        try:
+            self._callback(*self._args)
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as error:  # a callback's bug must not stop the loop
+            self._loop.call_exception_handler(
+                {"message": f"Exception in callback {self!r}", "exception": error, "handle": self})
+
+    def __repr__(self) -> str:
+        owner = getattr(self._callback, "__self__", None)
+        if isinstance(owner, Task):
+            return f"<Handle {owner!r}>"
+        name = getattr(self._callback, "__qualname__", repr(self._callback))
+        return f"<Handle {name}{self._args!r}>"
+
+
+class TimerHandle(Handle):
+    """A Handle due at loop time `when` (call_later, call_at)."""
+
+    def __init__(self, when: float, callback: Callable[..., Any], args: tuple, loop: "EventLoop") -> None:
+        super().__init__(callback, args, loop)
+        self._when = when
+
+    def when(self) -> float:
+        return self._when
+
+
+# --- 6.2 Future ----------------------------------------------------------------------
+
+_PENDING, _CANCELLED, _FINISHED = "PENDING", "CANCELLED", "FINISHED"
+
+
+class Future:
+    """A result that is not there yet. Pending until `set_result`, `set_exception` or
+    `cancel`, then done for good. Done-callbacks get the Future as their one argument
+    and always run from the loop (scheduled with call_soon), never inside the setter.
+    `await future` suspends the awaiting Task until the Future is done, then gives the
+    result or raises the exception (CancelledError if it was cancelled)."""
+
+    def __init__(self, *, loop: "EventLoop | None" = None) -> None:
+        self._loop = loop if loop is not None else get_running_loop()
+        self._state = _PENDING
+        self._result: Any = None
+        self._exception: BaseException | None = None
+        self._callbacks: list[Callable[[Future], Any]] = []  # run once, when the Future is done
+
+    def get_loop(self) -> "EventLoop":
+        return self._loop
+
+    def done(self) -> bool:
+        return self._state != _PENDING
+
+    def cancelled(self) -> bool:
+        return self._state == _CANCELLED
+
+    def result(self) -> Any:
+        """The result; raises the exception if one was set, CancelledError if cancelled,
+        InvalidStateError if still pending."""
+        # EXERCISE 6.2: raise CancelledError if cancelled, InvalidStateError if pending, the exception if one was set; else return the result.
+        if self._state == _CANCELLED:
+            raise CancelledError()
+        if self._state == _PENDING:
+            raise InvalidStateError("the result is not set yet")
+        if self._exception is not None:
+            raise self._exception
+        return self._result
+        # END EXERCISE
+
+    def exception(self) -> BaseException | None:
+        """The exception set (None if a result was set); raises like result() when
+        cancelled or pending."""
+        # EXERCISE 6.2: raise CancelledError if cancelled, InvalidStateError if pending; else return the exception (or None).
+        if self._state == _CANCELLED:
+            raise CancelledError()
+        if self._state == _PENDING:
+            raise InvalidStateError("the exception is not set yet")
+        return self._exception
+        # END EXERCISE
+
+    def set_result(self, result: Any) -> None:
+        """Mark the Future done with `result` and schedule its callbacks.
+        InvalidStateError if it is already done: a Future is set once."""
+        # EXERCISE 6.2: refuse (InvalidStateError) if done; store the result, mark it finished, and schedule the callbacks.
+        if self._state != _PENDING:
+            raise InvalidStateError(f"{self!r} is already done")
+        self._result = result
+        self._state = _FINISHED
+        self._schedule_callbacks()
+        # END EXERCISE
+
+    def set_exception(self, exception: BaseException | type[BaseException]) -> None:
+        """Mark the Future done with an exception (an instance or a class to instantiate).
+        InvalidStateError if it is already done."""
+        # EXERCISE 6.2: like set_result, but store the exception (instantiate it if it is a class).
+        if self._state != _PENDING:
+            raise InvalidStateError(f"{self!r} is already done")
+        if isinstance(exception, type):
+            exception = exception()
+        self._exception = exception
+        self._state = _FINISHED
+        self._schedule_callbacks()
+        # END EXERCISE
+
+    def cancel(self, msg: Any = None) -> bool:
+        """Cancel the Future and schedule its callbacks. False if it was already done."""
+        # EXERCISE 6.2: return False if done; else mark it cancelled, schedule the callbacks and return True.
+        if self._state != _PENDING:
+            return False
+        self._state = _CANCELLED
+        self._schedule_callbacks()
+        return True
+        # END EXERCISE
+
+    def add_done_callback(self, fn: Callable[["Future"], Any]) -> None:
+        """Call fn(self) from the loop once the Future is done (soon, if it already is)."""
+        # EXERCISE 6.2: if done, schedule fn(self) with call_soon at once; else keep it for later.
+        if self.done():
+            self._loop.call_soon(fn, self)
+        else:
+            self._callbacks.append(fn)
+        # END EXERCISE
+
+    def _schedule_callbacks(self) -> None:
+        # EXERCISE 6.2: hand every callback to the loop with call_soon(callback, self), in the order they were added, and forget them.
+        # call_soon, not callback(self): callbacks run only in phase 4 (the loop's
+        # invariant), so the code after set_result() runs before any of them.
+        callbacks, self._callbacks = self._callbacks, []
+        for callback in callbacks:
+            self._loop.call_soon(callback, self)
+        # END EXERCISE
+
+    def __await__(self) -> Generator["Future", None, Any]:
+        """`await future`: yield this Future to the Task (the one trap), then give the result."""
+        # EXERCISE 6.2: if not done, yield self (the Task parks until we are done); then return self.result().
+        if not self.done():
+            yield self  # to Task._step: "wake me when this Future is done"
+        if not self.done():  # resumed before we were done: a Task woke its coroutine twice
+            raise RuntimeError(f"await resumed before {self!r} was done")
+        return self.result()
+        # END EXERCISE
+
+    __iter__ = __await__  # `yield from future` in generator-based code, as asyncio allows
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self._state.lower()}>"
+
+
+# --- 6.3 Task: a Future that drives a coroutine --------------------------------------
+
+_task_names = itertools.count(1)
+
+
+class Task(Future):
+    """Runs a coroutine on the loop, one step per callback, and finishes with what the
+    coroutine returns or raises. The first step is scheduled with call_soon: creating a
+    Task never runs any of its code."""
+
+    def __init__(self, coro: Coroutine, *, loop: "EventLoop | None" = None, name: str | None = None) -> None:
+        super().__init__(loop=loop)
+        if not inspect.iscoroutine(coro):
+            raise TypeError(f"a Task needs a coroutine (call the async def), got {coro!r}")
+        self._coro = coro
+        self._name = name if name is not None else f"Task-{next(_task_names)}"
+        self._fut_waiter: Future | None = None  # the Future the coroutine awaits now
+        self._must_cancel = False  # cancel() asked to throw CancelledError at the next step
+        self._loop._tasks.add(self)
+        # EXERCISE 6.3: schedule the first step with call_soon.
+        self._loop.call_soon(self._step)
+        # END EXERCISE
+
+    def get_name(self) -> str:
+        return self._name
+
+    def get_coro(self) -> Coroutine:
+        return self._coro
+
+    def set_result(self, result: Any) -> None:
+        raise RuntimeError("a Task's result is what its coroutine returns; set_result() is not allowed")
+
+    def set_exception(self, exception: BaseException | type[BaseException]) -> None:
+        raise RuntimeError("a Task's exception is what its coroutine raises; set_exception() is not allowed")
+
+    def _step(self, exc: BaseException | None = None) -> None:
+        """Run the coroutine to its next suspension: send None into it (or throw `exc`,
+        or CancelledError when cancel() asked for it), then finish the Task with what
+        the coroutine returned or raised, or park it on what it yielded."""
+        # EXERCISE 6.3: send into (or throw into) the coroutine; finish the Task on StopIteration, CancelledError or another exception; else hand the yielded value to _park.
+        if self.done():
+            raise InvalidStateError(f"_step(): {self!r} is already done")
+        if self._must_cancel:  # set by cancel() (6.5) while no Future could carry it
+            exc, self._must_cancel = CancelledError(), False
+        self._fut_waiter = None
+        try:
+            yielded = self._coro.send(None) if exc is None else self._coro.throw(exc)
+        except StopIteration as stop:  # the coroutine returned
+            if self._must_cancel:  # cancelled during its last step: cancellation wins
+                super().cancel()
+            else:
+                super().set_result(stop.value)
+        except CancelledError:  # the coroutine let the cancellation through
+            super().cancel()
+        except (KeyboardInterrupt, SystemExit) as error:
+            super().set_exception(error)
+            raise
+        except BaseException as error:  # its own bug: it reaches whoever awaits this Task
+            super().set_exception(error)
+        else:
+            self._park(yielded)
+        finally:
+            if self.done():
+                self._loop._tasks.discard(self)
+        # END EXERCISE
+
+    def _park(self, yielded: Any) -> None:
+        """Wait for what the coroutine yielded: a Future (wake on its done-callback) or
+        None (a bare yield, `sleep(0)`: run again next round)."""
+        # EXERCISE 6.3: for a Future, add _wakeup as its done-callback and remember it in _fut_waiter; for None, call_soon(self._step); else throw a RuntimeError in.
+        if isinstance(yielded, Future):
+            if yielded is self:
+                self._loop.call_soon(self._step, RuntimeError(f"{self!r} cannot await itself"))
+                return
+            yielded.add_done_callback(self._wakeup)  # exactly one wake-up per wait
+            self._fut_waiter = yielded
+            if self._must_cancel and yielded.cancel():  # cancel() came during this step
+                self._must_cancel = False
+        elif yielded is None:
+            self._loop.call_soon(self._step)
+        else:
+            self._loop.call_soon(self._step, RuntimeError(
+                f"{self!r} got {yielded!r} from its coroutine; await a Future or sleep() instead"))
+        # END EXERCISE
+
+    def _wakeup(self, future: Future) -> None:
+        # EXERCISE 6.3: resume the coroutine: one step. (The coroutine reads the Future's result itself, in __await__.)
+        self._step()
+        # END EXERCISE
+
+    # --- 6.5 Cancellation -------------------------------------------------------
+
+    def cancel(self, msg: Any = None) -> bool:
+        """Ask the coroutine to stop: CancelledError is raised inside it at the `await`
+        it is parked on (or at its next step). It may catch it and go on. False if the
+        Task is already done."""
+        # EXERCISE 6.5: return False if done; cancel the Future we wait on (its wake-up throws CancelledError in), or else set _must_cancel; return True.
+        if self.done():
+            return False
+        if self._fut_waiter is not None and self._fut_waiter.cancel(msg):
+            # The waiter's done-callback (_wakeup) steps us; its result() raises
+            # CancelledError inside the coroutine, at the `await` it is parked on.
+            return True
+        self._must_cancel = True  # a step is already scheduled; it throws CancelledError in
+        return True
+        # END EXERCISE
+
+    def __repr__(self) -> str:
+        frame = getattr(self._coro, "cr_frame", None)
+        where = f" at line {frame.f_lineno}" if frame is not None else ""
+        return f"<Task {self._state.lower()} name={self._name!r} coro={self._coro.__qualname__}(){where}>"
+
+
+def ensure_future(awaitable: Awaitable, *, loop: "EventLoop | None" = None) -> Future:
+    """A Future for `awaitable`: itself if it is one, a new Task if it is a coroutine."""
+    # EXERCISE 6.3: return a Future unchanged; wrap a coroutine in a Task on `loop` (or the running loop); else TypeError.
+    if isinstance(awaitable, Future):
+        return awaitable
+    if inspect.iscoroutine(awaitable):
+        return (loop if loop is not None else get_running_loop()).create_task(awaitable)
+    raise TypeError(f"a Future or a coroutine is required, not {awaitable!r}")
+    # END EXERCISE
+
+
+# --- Blocked-loop detection (given) ---------------------------------------------------
+
+class _Watchdog:
+    """A thread that samples the loop thread's stack when one callback runs too long.
+
+    The loop calls step_started() before and step_ended() after every callback. If a
+    step is still running `threshold` seconds after it started, the watchdog takes
+    the loop thread's stack (`sys._current_frames`): the line the loop is stuck on,
+    while it is stuck. step_ended() hands that stack to the loop, which logs it.
+    """
+
+    def __init__(self, threshold: float) -> None:
+        self.threshold = threshold
+        self._loop_thread = threading.get_ident()
+        self._changed = threading.Condition()
+        self._step = 0  # which step runs now: the sample must belong to it
+        self._started = 0.0  # time.monotonic() when it began
+        self._running = False
+        self._stack: traceback.StackSummary | None = None
+        self._closed = False
+        self._thread = threading.Thread(target=self._watch, name="loop-watchdog", daemon=True)
+        self._thread.start()
+
+    def step_started(self) -> None:
+        with self._changed:
+            self._step += 1
+            self._started = time.monotonic()
+            self._running, self._stack = True, None
+            self._changed.notify()
+
+    def step_ended(self) -> traceback.StackSummary | None:
+        with self._changed:
+            self._running = False
+            return self._stack
+
+    def close(self) -> None:
+        with self._changed:
+            self._closed = True
+            self._changed.notify()
+        self._thread.join()
+
+    def _watch(self) -> None:
+        with self._changed:
+            while not self._closed:
+                if not self._running or self._stack is not None:
+                    self._changed.wait()  # until the next step starts
+                    continue
+                step, left = self._step, self._started + self.threshold - time.monotonic()
+                if left > 0:
+                    self._changed.wait(left)
+                    continue
+                if self._step == step:  # still the same step, past the threshold: sample it
+                    frame = sys._current_frames().get(self._loop_thread)
+                    self._stack = traceback.extract_stack(frame) if frame is not None else None
+
+
+def _describe(handle: Handle) -> str:
+    task = getattr(handle._callback, "__self__", None)
+    if isinstance(task, Task):  # a step of a Task: name the Task and its coroutine
+        return f"Task {task.get_name()!r} (coroutine {task.get_coro().__qualname__})"
+    return f"callback {handle!r}"
+
+
+_STDLIB = (sysconfig.get_paths()["stdlib"], sysconfig.get_paths()["platstdlib"])
+
+
+def _where(stack: traceback.StackSummary | None) -> str:
+    """'file:line in function: code' for the innermost frame of your code in the stack."""
+    if not stack:
+        return "an unknown line (the watchdog took no sample)"
+    frames = [frame for frame in stack if frame.filename != __file__]
+    mine = [frame for frame in frames if not frame.filename.startswith(_STDLIB)]
+    frame = (mine or frames or list(stack))[-1]
+    inside = frames[-1] if frames and frames[-1] is not frame else None
+    text = f"{frame.filename}:{frame.lineno} in {frame.name}: {frame.line}"
+    if inside is not None:
+        text += f" (inside {inside.filename.rsplit('/', 1)[-1]}:{inside.lineno} {inside.name})"
+    return text
+
+
+# --- 6.1 The loop --------------------------------------------------------------------
+
+class EventLoop:
+    """A selector event loop: callbacks, timers, readiness, tasks. asyncio's
+    `SelectorEventLoop`, small. `selector` may be given (tests pass one they can inspect);
+    the loop closes it in close()."""
+
+    slow_callback_duration = 0.1  # seconds; asyncio's default for its debug mode
+
+    def __init__(self, selector: selectors.BaseSelector | None = None) -> None:
+        self._ready: collections.deque[Handle] = collections.deque()  # runs in this round's phase 4
+        self._scheduled: list[tuple[float, int, TimerHandle]] = []  # heap: the soonest timer first
+        self._sequence = itertools.count()  # orders timers due at the same time: first come, first served
+        self._selector = selector if selector is not None else selectors.DefaultSelector()
+        self._tasks: set[Task] = set()  # unfinished Tasks, so run() can cancel what is left
+        self._stopping = False
+        self._running = False
+        self._closed = False
+        self._debug = False
+        self._watchdog: _Watchdog | None = None
+
+    # --- Given: the clock, running, stopping, closing, debug mode -------------------
+
+    def time(self) -> float:
+        """The loop's clock: monotonic seconds. Every deadline is computed from it, so a
+        test may subclass the loop and override time() (asyncio's own tests do)."""
+        return time.monotonic()
+
+    def run_forever(self) -> None:
+        """Run rounds until stop() is called."""
+        if self._running:
+            raise RuntimeError("this event loop is already running")
+        if getattr(_running, "loop", None) is not None:
+            raise RuntimeError("another event loop is running in this thread")
+        if self._closed:
+            raise RuntimeError("the event loop is closed")
+        self._running, _running.loop = True, self
+        if self._debug:
+            self._watchdog = _Watchdog(self.slow_callback_duration)
+        try:
+            while True:
+                self._run_once()
+                if self._stopping:
+                    break
+        finally:
+            self._stopping = False
+            self._running, _running.loop = False, None
+            if self._watchdog is not None:
+                self._watchdog.close()
+                self._watchdog = None
+
+    def stop(self) -> None:
+        """Make run_forever() return after the current round."""
+        self._stopping = True
+
+    def is_running(self) -> bool:
+        return self._running
+
+    def is_closed(self) -> bool:
+        return self._closed
+
+    def close(self) -> None:
+        """Drop every pending callback and close the selector. Idempotent."""
+        if self._running:
+            raise RuntimeError("cannot close a running event loop")
+        if self._closed:
+            return
+        self._closed = True
+        self._ready.clear()
+        self._scheduled.clear()
+        self._selector.close()
+
+    def set_debug(self, enabled: bool) -> None:
+        """Debug mode: report callbacks that run longer than slow_callback_duration."""
+        self._debug = enabled
+
+    def get_debug(self) -> bool:
+        return self._debug
+
+    def call_exception_handler(self, context: dict) -> None:
+        """Log an error no one else can handle (asyncio's name; a simpler body)."""
+        logger.error(context["message"], exc_info=context.get("exception"))
+
+    def create_future(self) -> Future:
+        return Future(loop=self)
+
+    # --- 6.1 Scheduling callbacks -------------------------------------------------
+
+    def call_soon(self, callback: Callable[..., Any], *args: Any) -> Handle:
+        """Run callback(*args) in a later phase 4, after the callbacks already waiting (FIFO).
+        Never calls it now."""
+        # EXERCISE 6.1: wrap the callback in a Handle, append it to _ready and return it.
+        handle = Handle(callback, args, self)
+        self._ready.append(handle)
+        return handle
+        # END EXERCISE
+
+    def call_at(self, when: float, callback: Callable[..., Any], *args: Any) -> TimerHandle:
+        """Run callback(*args) once self.time() >= when. Timers due at the same time run
+        in the order they were scheduled."""
+        # EXERCISE 6.1: wrap it in a TimerHandle, push (when, next sequence number, handle) on the _scheduled heap, return the handle.
+        timer = TimerHandle(when, callback, args, self)
+        heapq.heappush(self._scheduled, (when, next(self._sequence), timer))  # the handle is never compared
+        return timer
+        # END EXERCISE
+
+    def call_later(self, delay: float, callback: Callable[..., Any], *args: Any) -> TimerHandle:
+        """Run callback(*args) `delay` seconds from now, by the loop's clock."""
+        # EXERCISE 6.1: call_at the loop's time() plus delay.
+        return self.call_at(self.time() + delay, callback, *args)
+        # END EXERCISE
+
+    # --- 6.1 One round of the loop --------------------------------------------------
+
+    def _timeout(self) -> float | None:
+        """Phase 1: how long select() may sleep. 0 if a callback is ready (or stop() was
+        called), the time left until the soonest live timer, or None (no timers)."""
+        # EXERCISE 6.1: return 0 if _ready or _stopping; drop cancelled timers from the heap's top; return the time until the soonest, or None.
+        if self._ready or self._stopping:
+            return 0
+        while self._scheduled and self._scheduled[0][2].cancelled():
+            heapq.heappop(self._scheduled)  # a cancelled timer must not wake the loop
+        if self._scheduled:
+            return min(max(0.0, self._scheduled[0][0] - self.time()), MAXIMUM_SELECT_TIMEOUT)
+        return None  # only sockets can wake us now
+        # END EXERCISE
+
+    def _run_once(self) -> None:
+        """One round: wait, readiness to _ready, due timers to _ready, run what is ready.
+        Phase 4 runs each Handle through self._run_handle(handle) (given), which skips
+        cancelled ones and, in debug mode, times them."""
+        # EXERCISE 6.1: select(self._timeout()), pass the events to _process_events, move due timers to _ready, then run (with _run_handle) only the handles that were ready when phase 4 began.
+        # Phases 1 and 2, wait: the only place the loop blocks.
+        events = self._selector.select(self._timeout())
+        self._process_events(events)
+        # Phase 3, timers: each timer whose time has come joins the ready queue.
+        now = self.time()
+        while self._scheduled and self._scheduled[0][0] <= now:
+            _, _, timer = heapq.heappop(self._scheduled)
+            self._ready.append(timer)
+        # Phase 4, run: only what was ready when the phase began. A callback that
+        # schedules another (a Task stepping, sleep(0)) waits for the next round, so
+        # it cannot starve the selector and the timers.
+        for _ in range(len(self._ready)):
+            self._run_handle(self._ready.popleft())
+        # END EXERCISE
+
+    def _process_events(self, events: list[tuple[selectors.SelectorKey, int]]) -> None:
+        """Phase 2 (given): the reader and/or writer Handle of each ready fd joins _ready."""
+        for key, mask in events:
+            reader, writer = key.data
+            if mask & selectors.EVENT_READ and reader is not None:
+                self._ready.append(reader)
+            if mask & selectors.EVENT_WRITE and writer is not None:
+                self._ready.append(writer)
+
+    def _run_handle(self, handle: Handle) -> None:
+        """Phase 4 for one Handle (given): skip it if cancelled, else run it; in debug mode,
+        report it if it ran longer than slow_callback_duration."""
+        if handle.cancelled():
+            return
+        if self._watchdog is None:
+            handle._run()
+            return
+        started = time.monotonic()  # real time, even when a test fakes self.time()
+        self._watchdog.step_started()
+        try:
+            handle._run()
+        finally:
+            stack = self._watchdog.step_ended()
+        took = time.monotonic() - started
+        if took >= self.slow_callback_duration:
+            logger.warning("Executing %s took %.3f seconds; the loop was blocked at %s",
+                           _describe(handle), took, _where(stack))
+
+    # --- 6.3 Tasks ----------------------------------------------------------------
+
+    def create_task(self, coro: Coroutine, *, name: str | None = None) -> Task:
+        """Wrap the coroutine in a Task on this loop; it starts in a later round."""
+        # EXERCISE 6.3: return a Task for coro on this loop.
+        return Task(coro, loop=self, name=name)
+        # END EXERCISE
+
+    def run_until_complete(self, future: Awaitable) -> Any:
+        """Run the loop until `future` (a Future or a coroutine, wrapped in a Task) is
+        done; return its result or raise its exception."""
+        # EXERCISE 6.3: ensure_future, add a done-callback that stops the loop, run_forever, then return the result (RuntimeError if it is not done).
+        future = ensure_future(future, loop=self)
+        future.add_done_callback(lambda _: self.stop())
+        self.run_forever()
+        if not future.done():  # someone else called stop()
+            raise RuntimeError("the event loop stopped before the Future completed")
+        return future.result()
+        # END EXERCISE
+
+    # --- 6.6 Readiness callbacks -----------------------------------------------------
+    # The selector's data for an fd is (reader Handle or None, writer Handle or None):
+    # one registration per fd, whose events are the union of who waits (lesson 04).
+
+    def add_reader(self, fd: int | socket.socket, callback: Callable[..., Any], *args: Any) -> None:
+        """Call callback(*args) in every round in which `fd` is readable, until remove_reader."""
+        # EXERCISE 6.6: register fd for EVENT_READ with (handle, writer) as data, or modify its registration; cancel a reader it replaces.
+        self._add_handler(fd, selectors.EVENT_READ, Handle(callback, args, self))
+        # END EXERCISE
+
+    def add_writer(self, fd: int | socket.socket, callback: Callable[..., Any], *args: Any) -> None:
+        """Call callback(*args) in every round in which `fd` is writable, until remove_writer."""
+        # EXERCISE 6.6: like add_reader, for EVENT_WRITE and the second slot of the data.
+        self._add_handler(fd, selectors.EVENT_WRITE, Handle(callback, args, self))
+        # END EXERCISE
+
+    def remove_reader(self, fd: int | socket.socket) -> bool:
+        """Stop watching `fd` for reading; unregister it if nobody else waits on it.
+        True if a reader was removed."""
+        # EXERCISE 6.6: drop EVENT_READ from fd's registration (unregister when no event is left) and cancel its handle; True if there was one.
+        return self._remove_handler(fd, selectors.EVENT_READ)
+        # END EXERCISE
+
+    def remove_writer(self, fd: int | socket.socket) -> bool:
+        """Stop watching `fd` for writing. True if a writer was removed."""
+        # EXERCISE 6.6: like remove_reader, for EVENT_WRITE.
+        return self._remove_handler(fd, selectors.EVENT_WRITE)
+        # END EXERCISE
+
+    # SOLUTION ONLY
+    def _add_handler(self, fd: int | socket.socket, event: int, handle: Handle) -> None:
+        slot = 0 if event == selectors.EVENT_READ else 1
+        try:
+            key = self._selector.get_key(fd)
+        except KeyError:
+            handlers = [None, None]
+            handlers[slot] = handle
+            self._selector.register(fd, event, tuple(handlers))
+            return
+        handlers = list(key.data)
+        replaced, handlers[slot] = handlers[slot], handle
+        self._selector.modify(fd, key.events | event, tuple(handlers))  # register() twice is a KeyError
+        if replaced is not None:
+            replaced.cancel()
+
+    def _remove_handler(self, fd: int | socket.socket, event: int) -> bool:
+        slot = 0 if event == selectors.EVENT_READ else 1
+        try:
+            key = self._selector.get_key(fd)
+        except KeyError:
+            return False
+        handlers = list(key.data)
+        removed, handlers[slot] = handlers[slot], None
+        events = key.events & ~event
+        if events:
+            self._selector.modify(fd, events, tuple(handlers))
+        else:
+            self._selector.unregister(fd)  # nobody waits: a ready fd must not wake the loop
+        if removed is None:
+            return False
+        removed.cancel()
+        return True
+    # END SOLUTION ONLY
+
+    # --- 6.7 Socket coroutines ----------------------------------------------------
+    # Each one: try the syscall at once; on BlockingIOError make a Future, watch the
+    # fd with a readiness callback of the one shape, remove the watch when the Future
+    # is done (whatever the outcome), and await the Future.
+
+    async def sock_recv(self, sock: socket.socket, nbytes: int) -> bytes:
+        """Up to `nbytes` from a non-blocking socket; b"" means the peer closed."""
+        # EXERCISE 6.7: try sock.recv; on BlockingIOError add_reader(_sock_recv), remove the reader when the future is done, and await it.
+        _check_nonblocking(sock)
+        try:
+            return sock.recv(nbytes)
+        except (BlockingIOError, InterruptedError):
+            pass
+        future = self.create_future()
+        fd = sock.fileno()  # the fd, not the socket: it can still be unregistered after a close
+        self.add_reader(fd, self._sock_recv, future, sock, nbytes)
+        future.add_done_callback(functools.partial(self._forget_reader, fd))
+        return await future
+        # END EXERCISE
+
+    def _sock_recv(self, future: Future, sock: socket.socket, nbytes: int) -> None:
+        # EXERCISE 6.7: the readiness-callback shape: return if the future is done; try recv; BlockingIOError -> return; error -> set_exception; else set_result.
+        if future.done():  # cancelled, or already served: the fd may not even be ours now
+            return
+        try:
+            data = sock.recv(nbytes)
+        except (BlockingIOError, InterruptedError):
+            return  # not readable after all: wait for the next readiness
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as error:  # e.g. ConnectionResetError: the awaiting task gets it
+            future.set_exception(error)
+        else:
+            future.set_result(data)
+        # END EXERCISE
+
+    async def sock_sendall(self, sock: socket.socket, data: bytes) -> None:
+        """Send all of `data`, waiting for room in the send buffer as often as needed."""
+        # EXERCISE 6.7: send what fits at once; if anything is left, add_writer(_sock_sendall) with a memoryview and a [position], remove it when done, await.
+        _check_nonblocking(sock)
+        try:
+            sent = sock.send(data)
+        except (BlockingIOError, InterruptedError):
+            sent = 0
+        if sent == len(data):
+            return
+        future = self.create_future()
+        fd = sock.fileno()
+        self.add_writer(fd, self._sock_sendall, future, sock, memoryview(data), [sent])
+        future.add_done_callback(functools.partial(self._forget_writer, fd))
+        await future
+        # END EXERCISE
+
+    def _sock_sendall(self, future: Future, sock: socket.socket, view: memoryview, position: list[int]) -> None:
+        # EXERCISE 6.7: the same shape: send view[position[0]:], advance the position; set_result(None) once all is sent.
+        if future.done():
+            return
+        try:
+            sent = sock.send(view[position[0]:])
+        except (BlockingIOError, InterruptedError):
+            return
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as error:
+            future.set_exception(error)
+            return
+        position[0] += sent  # a list, so the next call sees how far we got
+        if position[0] == len(view):
+            future.set_result(None)
+        # END EXERCISE
+
+    async def sock_connect(self, sock: socket.socket, address: tuple[str, int]) -> None:
+        """Connect a non-blocking socket to an (IP address, port): no DNS here, a
+        hostname lookup would block the loop (see lesson 02)."""
+        # EXERCISE 6.7: try sock.connect; on BlockingIOError add_writer(_sock_connect_cb), remove it when done, await; the callback reads SO_ERROR.
+        _check_nonblocking(sock)
+        try:
+            sock.connect(address)
+            return
+        except (BlockingIOError, InterruptedError):
+            pass  # EINPROGRESS: `man 2 connect`, the socket becomes writable when it is over
+        future = self.create_future()
+        fd = sock.fileno()
+        self.add_writer(fd, self._sock_connect_cb, future, sock, address)
+        future.add_done_callback(functools.partial(self._forget_writer, fd))
+        await future
+        # END EXERCISE
+
+    def _sock_connect_cb(self, future: Future, sock: socket.socket, address: tuple[str, int]) -> None:
+        # EXERCISE 6.7: the same shape: read SO_ERROR; nonzero -> set_exception(OSError(err, ...)); zero -> set_result(None).
+        if future.done():
+            return
+        try:
+            error = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+            if error:  # OSError(errno, text) builds the subclass, e.g. ConnectionRefusedError
+                raise OSError(error, f"connect to {address} failed: {errno.errorcode.get(error, error)}")
+        except (BlockingIOError, InterruptedError):
+            return
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as failure:
+            future.set_exception(failure)
+        else:
+            future.set_result(None)
+        # END EXERCISE
+
+    async def sock_accept(self, sock: socket.socket) -> tuple[socket.socket, Any]:
+        """Accept a connection on a listening non-blocking socket: (conn, address), with
+        conn non-blocking too."""
+        # EXERCISE 6.7: try accept; on BlockingIOError add_reader(_sock_accept), remove it when done, await. Make conn non-blocking.
+        _check_nonblocking(sock)
+        future = self.create_future()
+        self._sock_accept(future, sock)  # the same callback tries at once
+        if not future.done():
+            fd = sock.fileno()
+            self.add_reader(fd, self._sock_accept, future, sock)
+            future.add_done_callback(functools.partial(self._forget_reader, fd))
+        return await future
+        # END EXERCISE
+
+    def _sock_accept(self, future: Future, sock: socket.socket) -> None:
+        # EXERCISE 6.7: the same shape: accept; set conn non-blocking; set_result((conn, address)).
+        if future.done():
+            return
+        try:
+            conn, address = sock.accept()
+            conn.setblocking(False)
+        except (BlockingIOError, InterruptedError):
+            return
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as error:
+            future.set_exception(error)
+        else:
+            future.set_result((conn, address))
+        # END EXERCISE
+
+    # SOLUTION ONLY
+    def _forget_reader(self, fd: int, future: Future) -> None:
+        self.remove_reader(fd)  # whatever the outcome: result, error or cancelled
+
+    def _forget_writer(self, fd: int, future: Future) -> None:
+        self.remove_writer(fd)
+    # END SOLUTION ONLY
+
+
+def _check_nonblocking(sock: socket.socket) -> None:
+    # A blocking socket would block the whole loop in the syscall (asyncio checks this
+    # in debug mode; we always do).
+    if sock.gettimeout() != 0:
+        raise ValueError(f"the socket must be non-blocking: call sock.setblocking(False) first ({sock!r})")
+
+
+# --- 6.4 sleep, gather, run -------------------------------------------------------------
+
+@types.coroutine
+def _yield_once() -> Generator[None, None, None]:
+    yield  # a bare yield: Task._park reschedules the Task with call_soon
+
+
+async def sleep(delay: float, result: Any = None) -> Any:
+    """Suspend the current Task for `delay` seconds (by the loop's clock); return `result`.
+    sleep(0) still yields: every other ready Task runs before this one goes on."""
+    # EXERCISE 6.4: for delay <= 0, await a bare yield once; else await a Future that a call_later timer resolves, and cancel the timer in a finally.
+    if delay <= 0:
+        await _yield_once()
+        return result
+    loop = get_running_loop()
+    future = loop.create_future()
+    timer = loop.call_later(delay, _set_result_unless_done, future, result)
+    try:
+        return await future
+    finally:
+        timer.cancel()  # cancelled while sleeping: the timer must not fire into a dead Future
+    # END EXERCISE
+
+
+# SOLUTION ONLY
+def _set_result_unless_done(future: Future, result: Any) -> None:
+    if not future.done():
+        future.set_result(result)
+# END SOLUTION ONLY
+
+
+async def gather(*aws: Awaitable, return_exceptions: bool = False) -> list:
+    """Run the awaitables concurrently; their results in argument order (not the order
+    they finished). The first exception propagates (the others keep running), unless
+    return_exceptions=True puts exceptions in the list. Cancelling the Task awaiting
+    gather() cancels every child."""
+    # EXERCISE 6.4: ensure_future each; resolve an outer Future when the last child is done (or at the first error); results in argument order; cancel the children if we are cancelled.
+    loop = get_running_loop()
+    children = [ensure_future(aw, loop=loop) for aw in aws]
+    outer = loop.create_future()
+    pending = len(children)
+
+    def child_done(child: Future) -> None:
+        nonlocal pending
+        pending -= 1
+        if outer.done():
+            return
+        if not return_exceptions:
+            if child.cancelled():
+                outer.set_exception(CancelledError())
+                return
+            if child.exception() is not None:
+                outer.set_exception(child.exception())
+                return
+        if pending == 0:  # argument order: index the children, not the order they finished
+            outer.set_result([_outcome(each) for each in children])
+
+    if not children:
+        return []
+    for child in children:
+        child.add_done_callback(child_done)
+    try:
+        return await outer
+    except CancelledError:
+        if outer.cancelled():  # we were cancelled, not a child: take the children with us
+            for child in children:
+                child.cancel()
+        raise
+    # END EXERCISE
+
+
+# SOLUTION ONLY
+def _outcome(child: Future) -> Any:
+    if child.cancelled():
+        return CancelledError()
+    if child.exception() is not None:
+        return child.exception()
+    return child.result()
+# END SOLUTION ONLY
+
+
+def run(main: Coroutine, *, debug: bool | None = None) -> Any:
+    """Run `main` on a new loop and return its result (or raise its exception). Tasks
+    still running at the end are cancelled and awaited; the loop is closed."""
+    # EXERCISE 6.4: refuse if a loop runs in this thread; make an EventLoop, run_until_complete(main), then cancel leftover tasks and close the loop in finally.
+    if getattr(_running, "loop", None) is not None:
+        raise RuntimeError("run() cannot be called from a running event loop")
+    loop = EventLoop()
+    if debug is not None:
+        loop.set_debug(debug)
+    try:
+        return loop.run_until_complete(main)
+    finally:
+        try:
+            _cancel_all_tasks(loop)
+        finally:
+            loop.close()
+    # END EXERCISE
+
+
+# SOLUTION ONLY
+def _cancel_all_tasks(loop: EventLoop) -> None:
+    leftover = [task for task in loop._tasks if not task.done()]
+    for task in leftover:
+        task.cancel()  # each gets CancelledError at its await and runs its finally blocks
+    if leftover:
+        loop.run_until_complete(_wait_all(leftover))
+
+
+async def _wait_all(tasks: Iterable[Task]) -> None:
+    await gather(*tasks, return_exceptions=True)
+# END SOLUTION ONLY

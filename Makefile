@@ -16,7 +16,7 @@ $(filter $(LESSON_NUMBERS),$(MAKECMDGOALS)):
 	@:
 
 .DEFAULT_GOAL := help
-.PHONY: help setup test test-lesson check-lesson progress demo-lesson reset-lesson stubs need-lesson
+.PHONY: help setup test test-lesson check-lesson progress demo-lesson reset-lesson start-lesson stubs need-lesson bench hint grade trace-lesson watch
 
 help: ## list the commands
 	@echo "Start here:  make progress      (where you are, and what to do next)"
@@ -49,11 +49,40 @@ check-lesson: $(STAMP) need-lesson ## (course authors) lesson N: solutions pass,
 progress: $(STAMP) ## the table of every lesson and exercise, and what to do next
 	@$(PY) -m course progress --impl $(IMPL)
 
+hint: $(STAMP) need-lesson ## the next hint for the first exercise of lesson N that fails: make hint 2
+	@$(PY) -m course hint $(N) --impl $(IMPL)
+
+watch: $(STAMP) ## re-run the tests of the lesson you are editing each time you save (Ctrl-C stops)
+	@$(PY) -m course watch $(N) --impl $(IMPL)
+
+trace-lesson: $(STAMP) need-lesson ## run lesson N's demo and draw what your loop did (lessons 3-6): make trace-lesson 4
+	@$(PY) -m course trace $(N) --impl $(IMPL)
+
+grade: $(STAMP) ## (instructors) grade a class: make grade DIR=submissions/ (one folder per learner)
+	@test -n "$(DIR)" || { echo "Which folder? e.g. make grade DIR=submissions/ (one sub-folder per learner, each a copy of lessons/)"; exit 2; }
+	@$(PY) -m course grade $(DIR) $(if $(CSV),--csv $(CSV)) $(if $(JOBS),--jobs $(JOBS)) $(if $(TIMEOUT),--timeout $(TIMEOUT))
+
 demo-lesson: $(STAMP) need-lesson ## run lesson N's demo on your code: make demo-lesson 1
 	@$(PY) -m course demo $(N) --impl $(IMPL)
+
+start-lesson: $(STAMP) need-lesson ## begin lesson N from your code of the lesson before (lesson 9: your 08 server)
+	@$(PY) -m course start-lesson $(N)
 
 reset-lesson: $(STAMP) need-lesson ## put lesson N's exercise files back as they started (yours are backed up)
 	@$(PY) -m course reset-lesson $(N)
 
 stubs: $(STAMP) ## (course authors) regenerate the stubs from solutions/ (all, or lesson N)
 	$(PY) -m course.stubs generate $(if $(N),--lesson $(N))
+
+BENCH_STAMP := $(VENV)/.installed-bench
+
+$(BENCH_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -e '.[test,bench]'
+	@touch $@
+
+bench: $(BENCH_STAMP) ## your servers, the reference and uvicorn under the same load (needs ~3 min)
+	@command -v wrk >/dev/null || { \
+	  if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then apt-get install -y -qq wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk >/dev/null); \
+	  elif command -v brew >/dev/null; then echo "wrk is missing: 'brew install wrk' gives real figures; using the Python load generator."; \
+	  else echo "wrk is missing (Debian/Ubuntu: sudo apt-get install wrk); using the Python load generator."; fi; }
+	$(PY) -m course.bench $(BENCH_ARGS)

@@ -3,7 +3,12 @@
     python -m course test-lesson N [--impl DIR]
     python -m course progress [--impl DIR]
     python -m course reset-lesson N
+    python -m course start-lesson N   (lesson 9: copy your lesson-08 server in)
     python -m course demo N [--impl DIR]
+    python -m course hint N [--impl DIR]
+    python -m course grade DIR [--csv FILE] [--jobs N] [--timeout S]
+    python -m course trace N [--impl DIR] [--json FILE] [--events N]
+    python -m course watch [N] [--impl DIR]
 """
 
 from __future__ import annotations
@@ -39,10 +44,18 @@ def demo(number: str, impl: str, script: str = "demo.py") -> int:
     return code
 
 
+# Commands with options of their own parse their own arguments.
+OWN_PARSERS = {"grade": "course.grade", "trace": "course.trace", "watch": "course.watch"}
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] in OWN_PARSERS:
+        import importlib
+        return importlib.import_module(OWN_PARSERS[argv[0]]).main(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m course")
     commands = parser.add_subparsers(dest="command", required=True)
-    for name in ("test-lesson", "demo", "reset-lesson"):
+    for name in ("test-lesson", "demo", "reset-lesson", "hint", "start-lesson"):
         sub = commands.add_parser(name)
         sub.add_argument("lesson")
         sub.add_argument("--impl", default=os.environ.get("IMPL") or "lessons")
@@ -56,6 +69,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "progress":
         from course.progress import show_progress
         return show_progress(resolve_impl(args.impl))
+    if args.command == "hint":
+        from course.hints import show_hint
+        return show_hint(args.lesson, resolve_impl(args.impl))
+    if args.command == "start-lesson":
+        from course.start import main as start_lesson
+        return start_lesson(args.lesson, resolve_impl(args.impl))
     if args.command == "reset-lesson":
         from course.stubs import reset_lesson
         backup = reset_lesson(lesson(args.lesson))

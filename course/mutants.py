@@ -16,8 +16,10 @@ means the tests no longer catch that mistake.
 from __future__ import annotations
 
 import importlib.util
+import os
 import shutil
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from course.lessons import SOLUTIONS_DIR, TESTS_DIR, Lesson
@@ -44,17 +46,22 @@ def apply_edits(source: str, edits: list[Edit], name: str) -> str:
     return source
 
 
+def is_caught(lesson: Lesson, name: str, edits: list[Edit]) -> bool:
+    """Run the lesson's tests on the solution with this one mistake put in; True if a test fails."""
+    with tempfile.TemporaryDirectory(prefix="mutant-") as scratch:
+        folder = Path(scratch) / lesson.folder
+        shutil.copytree(SOLUTIONS_DIR / lesson.folder, folder, ignore=shutil.ignore_patterns("__pycache__"))
+        module = folder / f"{lesson.module}.py"
+        module.write_text(apply_edits(module.read_text(), edits, name))
+        _, records = run_tests([lesson], Path(scratch), extra=["-x"])
+    return any(record.outcome == "failed" for record in records)
+
+
 def surviving_mutants(lesson: Lesson) -> tuple[int, list[str]]:
     """(how many mutants were tried, the names of those no test caught)."""
     mutants = mutants_of(lesson)
-    survivors = []
-    for name, edits in mutants.items():
-        with tempfile.TemporaryDirectory(prefix="mutant-") as scratch:
-            folder = Path(scratch) / lesson.folder
-            shutil.copytree(SOLUTIONS_DIR / lesson.folder, folder, ignore=shutil.ignore_patterns("__pycache__"))
-            module = folder / f"{lesson.module}.py"
-            module.write_text(apply_edits(module.read_text(), edits, name))
-            _, records = run_tests([lesson], Path(scratch), extra=["-x"])
-        if not any(record.outcome == "failed" for record in records):
-            survivors.append(name)
-    return len(mutants), survivors
+    # Each mutant is its own pytest process, mostly waiting on sockets and timeouts:
+    # one per core keeps the check short without starving the tests' timing margins.
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        caught = pool.map(lambda item: is_caught(lesson, *item), mutants.items())
+        return len(mutants), [name for name, ok in zip(mutants, caught) if not ok]

@@ -5,6 +5,7 @@
 3. Every test fails on the pristine stubs, generated afresh into a temporary folder
    (never the learner's edited `lessons/`): a test that passes on a stub tests nothing.
 4. Every known learner mistake (`tests/mutants/`) fails at least one test.
+5. The course's own tools pass their tests (`tools_tests/`; whole-course runs only).
 """
 
 from __future__ import annotations
@@ -55,6 +56,12 @@ def check_mutants(lessons: list[Lesson]) -> bool:
     return all_caught
 
 
+def check_tools() -> bool:
+    print("== 5. the course's own tools (stubs, hints, grading, tracer, start-lesson)", flush=True)
+    command = [sys.executable, "-m", "pytest", str(ROOT / "tools_tests"), "-q", "--no-header"]
+    return subprocess.run(command, cwd=ROOT).returncode == 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m course.selfcheck", description=__doc__.split("\n")[0])
     parser.add_argument("--lesson", help="only this lesson")
@@ -69,6 +76,8 @@ def main(argv: list[str] | None = None) -> int:
              "solutions pass": check_solutions(lessons),
              "stubs fail": check_stubs(lessons),
              "mistakes caught": check_mutants(lessons)}
+    if not args.lesson:  # the tools are checked once, with the whole course
+        steps["tools work"] = check_tools()
     print()
     for step, ok in steps.items():
         print(f"   {'ok  ' if ok else 'FAIL'} {step}")

@@ -117,11 +117,13 @@ def load_with_wrk(port: int, connections: int, duration: float) -> dict:
     ).stdout
     latency = {int(p): float(v) * UNIT_SECONDS[u] for p, v, u in WRK_LATENCY.findall(output)}
     rps = re.search(r"Requests/sec:\s+([\d.]+)", output)
+    requests = re.search(r"(\d+) requests in", output)
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
     errors = int(non_2xx[1]) if non_2xx else 0
     errors += sum(int(n) for n in socket_errors.groups()) if socket_errors else 0
-    return {"rps": float(rps[1]) if rps else 0.0, "p50": latency.get(50), "p99": latency.get(99), "errors": errors}
+    return {"rps": float(rps[1]) if rps else 0.0, "requests": int(requests[1]) if requests else 0,
+            "p50": latency.get(50), "p99": latency.get(99), "errors": errors}
 
 
 def load_with_python(port: int, connections: int, duration: float) -> dict:

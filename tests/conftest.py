@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import gc
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -97,12 +98,13 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         return
     lesson_ = lesson(report.exercise.split(".")[0])
     impl = Path(item.config.getoption("--impl"))
-    if call.excinfo.errisinstance(NotImplementedError) and "Exercise" in str(call.excinfo.value):
+    stub_message = _stub_not_implemented(call.excinfo.value)
+    if stub_message:
         report.not_started = True
         report.longrepr = (
-            f"NotImplementedError: {call.excinfo.value}\n"
+            f"NotImplementedError: {stub_message}\n"
             f"  Next step: open {impl / lesson_.folder}/, find the line "
-            f"`# TODO: exercise {str(call.excinfo.value).split()[1].rstrip(':')}` and write the code.\n"
+            f"`# TODO: exercise {stub_message.split()[1].rstrip(':')}` and write the code.\n"
             f"  Stuck? `make hint {lesson_.number}` shows a hint."
         )
     elif _unclosed_resource(call.excinfo.value):
@@ -116,6 +118,25 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         report.sections.append(("what a time-out means", TIMEOUT_HINT.format(seconds=seconds)))
 
 
+
+
+STUB_ERROR = re.compile(r"NotImplementedError: (Exercise \d+\.\d+:[^\n]*)")
+
+
+def _stub_not_implemented(error: BaseException) -> str:
+    """'Exercise N.M: ...' when a stub's NotImplementedError caused this failure, else ''.
+
+    Found in the exception itself, in its chain, or in its text: a test that runs the
+    learner's server in a subprocess reports the child's traceback inside its message.
+    """
+    while error is not None:
+        if isinstance(error, NotImplementedError) and str(error).startswith("Exercise"):
+            return str(error).splitlines()[0]
+        found = STUB_ERROR.search(str(error))
+        if found:
+            return found[1]
+        error = error.__cause__ or error.__context__
+    return ""
 
 
 def _unclosed_resource(error: BaseException) -> str:

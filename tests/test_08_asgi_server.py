@@ -710,8 +710,10 @@ def test_lifespan_startup_failure_makes_start_raise_and_leaves_nothing_listening
 def test_lifespan_startup_failure_closes_the_listening_socket(lesson, fd_leak_check):
     async def attempt():
         server = lesson.Server(lifespan_app([], fail_startup=True), "127.0.0.1", 0, lifespan="on")
-        with pytest.raises(Exception):
+        with pytest.raises(Exception) as raised:
             await server.start()
+        if raised.errisinstance(NotImplementedError):
+            raise raised.value  # an untouched stub: say which exercise, not "address is None"
         return server.address
 
     address = asyncio.run(attempt())

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from course.lessons import LESSONS_DIR, ROOT, SOLUTIONS_DIR, lesson
@@ -177,13 +178,15 @@ def report(console: Console, servers: list[Candidate], apps: list[str], generato
     table = Table(title=f"make bench — {generator}, {args.connections} keep-alive connections, "
                         f"{args.rounds} turns of {args.duration:g} s each", title_justify="left")
     for column in ("app", "server", "loop", "req/s", "p50 ms", "p99 ms", "errors", "× uvicorn"):
-        table.add_column(column, justify="left" if column in ("app", "server", "loop") else "right")
+        table.add_column(column, justify="left" if column in ("app", "server", "loop") else "right", no_wrap=True)
+    problems: dict[str, str] = {}  # server name -> why it did not run (said once, under the table)
     for app in apps:
         baseline = {s.loop: mean([r["rps"] for r in s.runs.get(app, [])]) for s in servers if s.name == "uvicorn"}
         for server in servers:
             runs = server.runs.get(app, [])
             if not runs:
-                table.add_row(app, server.name, server.loop, "—", "", "", "", f"[dim]{server.problems.get(app, 'not run')}[/]")
+                problems.setdefault(server.name, server.problems.get(app, "not run"))
+                table.add_row(app, server.name, server.loop, "—", "", "", "", "[dim]did not start[/]")
                 continue
             rps = mean([r["rps"] for r in runs])
             ratio = rps / baseline[server.loop] if baseline.get(server.loop) else float("nan")
@@ -192,6 +195,8 @@ def report(console: Console, servers: list[Candidate], apps: list[str], generato
                           str(sum(r["errors"] for r in runs)), f"{ratio:.2f}")
         table.add_section()
     console.print(table)
+    for name, problem in problems.items():
+        console.print(f"[dim]{name} did not start: {escape(problem)}[/]")
     if memory:
         held = Table(title=f"Idle keep-alive connections (hello app, up to {args.idle} each)", title_justify="left")
         for column in ("server", "loop", "connections held", "KiB per connection"):
@@ -212,8 +217,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-learner", action="store_true", help="measure only the reference and uvicorn")
     parser.add_argument("--python-load", action="store_true", help="use the Python load generator even if wrk is there")
     args = parser.parse_args(argv)
+    if args.duration < 1 or args.duration != int(args.duration):
+        parser.error(f"--duration {args.duration:g}: wrk counts whole seconds; give 1 or more")
 
     console = Console()
+    console.width = max(console.width, 100)  # the table is 96 columns; a pipe or a narrow terminal would fold it
     raise_fd_limit()
     use_wrk = shutil.which("wrk") is not None and not args.python_load
     generator = "wrk" if use_wrk else "Python load generator (install wrk for real figures)"

@@ -764,8 +764,9 @@ CLI_APP = textwrap.dedent("""
 
 
 @contextlib.contextmanager
-def cli_process(impl_dir, app_dir, spec):
-    script = impl_dir / "08_asgi_server" / "server.py"
+def cli_process(impl_dir, app_dir, spec, folder="08_asgi_server"):
+    """The lesson's server.py run as a command on `spec`; lesson 09 passes its own folder."""
+    script = impl_dir / folder / "server.py"
     process = subprocess.Popen(
         [sys.executable, str(script), spec, "--port", "0", "--app-dir", str(app_dir)],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)

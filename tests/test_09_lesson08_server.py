@@ -9,17 +9,11 @@ with "this is lesson 08 behaviour your 09 server lost".
 
 from __future__ import annotations
 
-import contextlib
-import subprocess
-import sys
-
 import pytest
 
 from tests import test_08_asgi_server as lesson08
 from tests.harness import carry_tests
 from tests.test_08_asgi_server import serve  # noqa: F401 - a fixture, resolved with this module's `lesson`
-
-WAIT = lesson08.WAIT
 
 
 @pytest.fixture(scope="module")
@@ -27,20 +21,9 @@ def lesson(load_lesson):
     return load_lesson(9)
 
 
-@contextlib.contextmanager
 def cli_process(impl_dir, app_dir, spec):
     """Lesson 08's helper, pointed at lesson 09's server.py."""
-    script = impl_dir / "09_production" / "server.py"
-    process = subprocess.Popen(
-        [sys.executable, str(script), spec, "--port", "0", "--app-dir", str(app_dir)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        yield process
-    finally:
-        if process.poll() is None:
-            process.kill()
-        process.wait(WAIT)
-        process.stdout.close()
+    return lesson08.cli_process(impl_dir, app_dir, spec, folder="09_production")
 
 
 globals().update(carry_tests(lesson08, old=8, new=9, exercise="9.0", cli_process=cli_process))

@@ -34,6 +34,7 @@ from pathlib import Path
 import pytest
 
 from tests.harness import RawHttpClient, nc_command, running_asgi_server, wire_report
+from tests.test_08_asgi_server import read_body  # the same app helper as lesson 08
 
 WAIT = 5.0  # seconds a test waits for something the server should do at once
 MB = 1024 * 1024
@@ -53,17 +54,6 @@ def post_head(length: int, path: str = "/upload", *extra: str) -> bytes:
 CHUNKED_POST_HEAD = b"POST /upload HTTP/1.1\r\nHost: test\r\nTransfer-Encoding: chunked\r\n\r\n"
 
 # --- Apps ---------------------------------------------------------------------------------
-
-async def read_body(receive) -> bytes:
-    body = b""
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            return body
-        body += message.get("body", b"")
-        if not message.get("more_body", False):
-            return body
-
 
 async def send_bytes(send, status: int, body: bytes) -> None:
     await send({"type": "http.response.start", "status": status,

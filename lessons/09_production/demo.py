@@ -1,21 +1,42 @@
 """Demo: your lesson 09 server under the misbehaviour it was hardened against.
 
-    make demo-lesson 9
-    python lessons/09_production/demo.py
+    make demo-lesson 9                                         # the tour below
+    python lessons/09_production/demo.py --flow                # memory: 100 MB up and down (9.3)
+    python lessons/09_production/demo.py --emfile              # out of file descriptors (9.5)
+    python lessons/09_production/demo.py --flow --emfile --compare lessons/08_asgi_server
 
-It starts `Server(app, ...)` with small limits, then plays a few clients against it
-from a thread (plain blocking sockets, so you can read exactly what they send):
-a normal GET, a slowloris, an oversized head, an oversized upload, and a request
-still in flight when shutdown begins. Each line says what the client saw and when.
+Without options it starts `Server(app, ...)` with small limits, then plays a few clients
+against it from a thread (plain blocking sockets, so you can read exactly what they send):
+a normal GET, a slowloris, an oversized head, an oversized upload, and a request still in
+flight when shutdown begins. Each line says what the client saw and when.
+
+--flow and --emfile run `server.py` on its command line instead, in a process of its own
+serving `process_app` below, and watch it from outside: its memory (VmRSS in
+/proc/<pid>/status, so Linux only) and what it prints. --compare DIR does the same for
+DIR/server.py, e.g. your lesson-08 server, so you see what the hardening changed.
+Every server process is killed (with its process group) before the demo ends.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import contextlib
+import os
+import queue
+import re
+import resource
+import selectors
+import signal
 import socket
+import subprocess
+import sys
+import threading
 import time
+from pathlib import Path
 
-from server import Server
+HERE = Path(__file__).resolve().parent
+MB = 1024 * 1024
 
 LIMITS = dict(timeout_keep_alive=2.0, timeout_request_head=1.0, max_header_bytes=4096,
               max_body_bytes=1024 * 1024, limit_concurrency=100, timeout_graceful_shutdown=5.0)
@@ -62,7 +83,11 @@ def tour(address) -> None:
     show("a 50 MB upload announced (max 1 MiB)", exchange(address, big_body))
 
 
-async def main() -> int:
+async def run_tour() -> int:
+    # Imported here, not at the top: --flow and --emfile servers import this file as their
+    # app module (demo:process_app), and must not load a second server.py.
+    from server import Server
+
     server = Server(app, "127.0.0.1", 0, lifespan="off", **LIMITS)
     await server.start()
     print(f"Serving on http://{server.address[0]}:{server.address[1]} with {LIMITS}\n")
@@ -74,8 +99,253 @@ async def main() -> int:
     await server.shutdown()
     show("GET /slow, in flight when shutdown began", await in_flight)
     print(f"\nshutdown() took {time.monotonic() - started:.2f} s: it waited for /slow, then stopped.")
+    print(f"\nNext, server.py in a process of its own, under 100 MB nobody reads and out of file descriptors:\n"
+          f"  python {shown(Path(__file__))} --flow --emfile --compare {shown(HERE.parent / '08_asgi_server')}")
+    return 0
+
+
+# --- --flow and --emfile: server.py in a process of its own ----------------------------------------------
+
+async def process_app(scope, receive, send):
+    """The app the server processes serve: /upload never reads its body, /download sends 100 MB."""
+    if scope["path"] == "/upload":
+        print("APP: upload started", flush=True)
+        await asyncio.sleep(60)  # longer than the demo: the body is never read
+    if scope["path"] == "/download":  # 100 MB in 64 KiB pieces, whether the client reads or not
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        for _ in range(1600):
+            await send({"type": "http.response.body", "body": b"d" * 65536, "more_body": True})
+        await send({"type": "http.response.body", "body": b""})
+        return
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"5")]})
+    await send({"type": "http.response.body", "body": b"hello"})
+
+
+class ServerDidNotStart(Exception):
+    """server.py ended, or printed no address, before serving; the message holds its output."""
+
+
+class ServerProcess:
+    """`python server.py demo:process_app --port 0` in a session of its own; a thread collects its output."""
+
+    def __init__(self, script: Path) -> None:
+        command = [sys.executable, str(script), "demo:process_app", "--port", "0", "--lifespan", "off",
+                   "--app-dir", str(HERE)]
+        # A session of its own, so stop() can kill the server and anything it forked in one go.
+        self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                        errors="replace", start_new_session=True)
+        self.output: list[str] = []  # every line read so far
+        # A thread drains the pipe, so a server that floods its log never blocks on a full pipe.
+        self._lines: queue.Queue[str] = queue.Queue()
+        self._reader = threading.Thread(target=self._read_output, daemon=True)
+        self._reader.start()
+        serving = self.wait_for("http://", 10)
+        if serving is None:
+            ended = self.process.poll()
+            self.stop()
+            what = "did not print its address within 10 s" if ended is None else f"ended (status {ended})"
+            raise ServerDidNotStart(f"{shown(script)} {what} before serving; it printed:\n"
+                                    + "".join(self.output[-20:]))
+        self.address = ("127.0.0.1", int(re.search(r"http://[^:\s]+:(\d+)", serving)[1]))
+
+    def _read_output(self) -> None:
+        for line in self.process.stdout:
+            self._lines.put(line)
+        self._lines.put("")  # the end of the output
+
+    def wait_for(self, needle: str, seconds: float) -> str | None:
+        """The next line of output that contains `needle`; None if none comes in time."""
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                line = self._lines.get(timeout=left)
+            except queue.Empty:
+                return None
+            if not line:  # the process has ended
+                self._lines.put("")
+                return None
+            self.output.append(line)
+            if needle in line:
+                return line
+        return None
+
+    def new_lines(self) -> list[str]:
+        """The lines printed since the last wait_for() or new_lines()."""
+        lines = []
+        while not self._lines.empty() and (line := self._lines.get()):
+            lines.append(line)
+        self.output += lines
+        return lines
+
+    def rss_mb(self) -> float:
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+        return 0.0
+
+    def cpu_seconds(self) -> float:
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+    def limit_descriptors(self, limit: int) -> None:
+        """Lower the running server's soft RLIMIT_NOFILE, as `ulimit -n` would have before it started."""
+        hard = resource.prlimit(self.process.pid, resource.RLIMIT_NOFILE)[1]
+        resource.prlimit(self.process.pid, resource.RLIMIT_NOFILE, (limit, hard))
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(5)
+        self._reader.join(5)
+        self.process.stdout.close()
+
+    def __enter__(self) -> ServerProcess:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop()
+
+
+def warm_up(server: ServerProcess) -> None:
+    # One request first, so what serving costs once (imports, buffers) is in the "before" figure.
+    exchange(server.address, b"GET / HTTP/1.1\r\nHost: demo\r\nConnection: close\r\n\r\n")
+
+
+def push_until_stalled(sock: socket.socket, total: int, stall: float = 0.7, limit: float = 8.0) -> int:
+    """Send up to `total` bytes; stop when the socket accepts nothing for `stall` s. Returns bytes sent."""
+    sock.setblocking(False)
+    piece = b"u" * (256 * 1024)
+    sent = 0
+    started = time.monotonic()
+    with selectors.DefaultSelector() as selector:
+        selector.register(sock, selectors.EVENT_WRITE)
+        while sent < total and time.monotonic() - started < limit:
+            if not selector.select(stall):
+                break  # the server has stopped reading: the kernel buffers on both sides are full
+            with contextlib.suppress(BlockingIOError):
+                sent += sock.send(piece[:total - sent])
+    return sent
+
+
+def upload_figures(script: Path) -> tuple[float, float]:
+    """A 100 MB upload the app never reads: (MB the client got to send, MB the server's RSS grew)."""
+    with ServerProcess(script) as server:
+        warm_up(server)
+        before = server.rss_mb()
+        with socket.create_connection(server.address, timeout=5) as sock:
+            sock.sendall(b"POST /upload HTTP/1.1\r\nHost: demo\r\nContent-Length: %d\r\n\r\n" % (100 * MB))
+            server.wait_for("APP: upload started", 5)  # the app is running, and not reading
+            sent = push_until_stalled(sock, 100 * MB)
+            return sent / MB, server.rss_mb() - before
+
+
+def download_growth(script: Path, watch: float = 1.5) -> float:
+    """A 100 MB download the client never reads: the most the server's RSS grew within `watch` s, in MB."""
+    with ServerProcess(script) as server:
+        warm_up(server)
+        before = server.rss_mb()
+        with socket.create_connection(server.address, timeout=5) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)  # small, so the kernel holds little
+            sock.sendall(b"GET /download HTTP/1.1\r\nHost: demo\r\n\r\n")
+            peak = 0.0
+            deadline = time.monotonic() + watch
+            while time.monotonic() < deadline:
+                peak = max(peak, server.rss_mb() - before)
+                time.sleep(0.05)  # the sampling interval
+            return peak
+
+
+def show_flow(scripts: list[Path]) -> None:
+    print("Flow control (9.3): 100 MB each way, nobody reading. The server's memory (VmRSS) before and after.\n")
+    print(f"  {'server':<36} {'upload, the app never reads':<48} download, the client never reads")
+    for script in scripts:
+        sent, upload_grown = upload_figures(script)
+        download_grown = download_growth(script)
+        stalled = "sent all 100 MB" if sent >= 100 else f"stalled after {sent:.1f} MB"
+        print(f"  {shown(script):<36} {f'the client {stalled}; RSS {upload_grown:+.1f} MB':<48} "
+              f"RSS {download_grown:+.1f} MB within 1.5 s", flush=True)
+
+
+FD_LIMIT, HELD_CONNECTIONS, HOLD = 64, 90, 3.0  # more connections than descriptors, for long enough to see
+
+
+def emfile_figures(script: Path) -> tuple[list[str], float, str]:
+    """(the lines printed while out of descriptors, the CPU seconds used meanwhile, what a GET got after)."""
+    with ServerProcess(script) as server, contextlib.ExitStack() as held:
+        server.limit_descriptors(FD_LIMIT)
+        server.new_lines()
+        cpu_before = server.cpu_seconds()
+        for _ in range(HELD_CONNECTIONS):
+            held.enter_context(socket.create_connection(server.address, timeout=5))
+        time.sleep(HOLD)  # the window we measure: does the server flood its log, or spin, meanwhile?
+        logged, busy = server.new_lines(), server.cpu_seconds() - cpu_before
+        held.close()
+        return logged, busy, status_after(server)
+
+
+def status_after(server: ServerProcess, seconds: float = 10.0) -> str:
+    """The status line a new GET gets once descriptors are free again, trying for up to `seconds`."""
+    deadline = time.monotonic() + seconds
+    outcome = "no answer"
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError):
+            outcome = exchange(server.address, b"GET / HTTP/1.1\r\nHost: demo\r\nConnection: close\r\n\r\n",
+                               timeout=2.0)[0]
+        if outcome.startswith("HTTP/1.1 200"):
+            break
+        time.sleep(0.1)  # between tries, so a server that is still recovering is not hammered
+    return outcome
+
+
+def show_emfile(scripts: list[Path]) -> None:
+    print(f"Out of file descriptors (9.5): server.py limited to {FD_LIMIT} (like `ulimit -n {FD_LIMIT}`), "
+          f"{HELD_CONNECTIONS} connections held open for {HOLD:g} s.\n")
+    for script in scripts:
+        logged, busy, after = emfile_figures(script)
+        tracebacks = sum(line.startswith("Traceback") for line in logged)
+        print(f"  {shown(script)}: printed {len(logged)} lines, {tracebacks} of them tracebacks; "
+              f"used {busy:.2f} s of CPU; then a new GET / got {after}")
+        if logged:
+            print(f"      its first line: {logged[0].strip()[:100]}")
+
+
+def shown(path: Path) -> str:
+    """`path` as the learner would type it: relative to the current folder when it is inside it."""
+    with contextlib.suppress(ValueError):
+        return str(path.resolve().relative_to(Path.cwd()))
+    return str(path)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Your lesson 09 server under misbehaving clients.")
+    parser.add_argument("--flow", action="store_true", help="100 MB upload and download nobody reads: RSS")
+    parser.add_argument("--emfile", action="store_true", help=f"RLIMIT_NOFILE {FD_LIMIT}, {HELD_CONNECTIONS} "
+                        "connections: what the server prints")
+    parser.add_argument("--compare", metavar="DIR", type=Path, help="also run DIR/server.py, e.g. lessons/08_asgi_server")
+    args = parser.parse_args(argv)
+    if not (args.flow or args.emfile):
+        if args.compare:
+            parser.error("--compare goes with --flow or --emfile")
+        return asyncio.run(run_tour())
+    if not Path("/proc/self/status").exists():
+        parser.error("--flow and --emfile read /proc (Linux)")
+    scripts = [HERE / "server.py"] + ([args.compare / "server.py"] if args.compare else [])
+    for script in scripts:
+        if not script.exists():
+            parser.error(f"there is no {script}")
+    try:
+        if args.flow:
+            show_flow(scripts)
+        if args.flow and args.emfile:
+            print()
+        if args.emfile:
+            show_emfile(scripts)
+    except ServerDidNotStart as error:
+        print(error)
+        return 1
     return 0
 
 
 if __name__ == "__main__":
-    raise SystemExit(asyncio.run(main()))
+    raise SystemExit(main())

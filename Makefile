@@ -62,8 +62,8 @@ grade: $(STAMP) ## (instructors) grade a class: make grade DIR=submissions/ (one
 	@test -n "$(DIR)" || { echo "Which folder? e.g. make grade DIR=submissions/ (one sub-folder per learner, each a copy of lessons/)"; exit 2; }
 	@$(PY) -m course grade $(DIR) $(if $(CSV),--csv $(CSV)) $(if $(JOBS),--jobs $(JOBS)) $(if $(TIMEOUT),--timeout $(TIMEOUT))
 
-demo-lesson: $(STAMP) need-lesson ## run lesson N's demo on your code: make demo-lesson 1
-	@$(PY) -m course demo $(N) --impl $(IMPL)
+demo-lesson: $(STAMP) need-lesson ## run lesson N's demo on your code: make demo-lesson 1 (options: ARGS="--flow")
+	@$(PY) -m course demo $(N) --impl $(IMPL) $(ARGS)
 
 start-lesson: $(STAMP) need-lesson ## begin lesson N from your code of the lesson before (lesson 9: your 08 server)
 	@$(PY) -m course start-lesson $(N)

@@ -4,7 +4,7 @@
     python -m course progress [--impl DIR]
     python -m course reset-lesson N
     python -m course start-lesson N   (lesson 9: copy your lesson-08 server in)
-    python -m course demo N [--impl DIR]
+    python -m course demo N [--impl DIR] [demo options...]
     python -m course hint N [--impl DIR]
     python -m course grade DIR [--csv FILE] [--jobs N] [--timeout S]
     python -m course trace N [--impl DIR] [--json FILE] [--events N]
@@ -31,13 +31,13 @@ def test_lesson(number: str, impl: str, extra: list[str]) -> int:
     return subprocess.run(command, cwd=ROOT).returncode
 
 
-def demo(number: str, impl: str, script: str = "demo.py") -> int:
+def demo(number: str, impl: str, options: list[str], script: str = "demo.py") -> int:
     lesson_ = lesson(number)
     path = resolve_impl(impl) / lesson_.folder / script
     if not path.exists():
         print(f"{path} does not exist.")
         return 1
-    code = subprocess.run([sys.executable, str(path)], cwd=ROOT).returncode
+    code = subprocess.run([sys.executable, str(path), *options], cwd=ROOT).returncode
     if code not in (0, 130):  # 130: stopped with Ctrl-C, which long-running demos expect
         print(f"\nThe demo runs the code in {path.parent}: if it stopped at a NotImplementedError, "
               f"finish the exercises first (make test-lesson {lesson_.number}).")
@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "test-lesson":
         return test_lesson(args.lesson, args.impl, extra)
     if args.command == "demo":
-        return demo(args.lesson, args.impl)
+        return demo(args.lesson, args.impl, extra)
     if args.command == "progress":
         from course.progress import show_progress
         return show_progress(resolve_impl(args.impl))

@@ -289,12 +289,16 @@ class _Stuck(BaseException):
     Exception (a loop guarding its callbacks) cannot swallow it."""
 
 
-def within(seconds: float, if_stuck: str):
+def within(seconds: float, if_stuck: str, every: float = 0.5):
     """A context manager: fail with `if_stuck` if the block runs longer than `seconds`.
 
     For a learner's event loop that may block forever in select(): SIGALRM interrupts
     the wait wherever it is (main thread, Linux and macOS). pytest-timeout's own alarm
-    is saved and restored, so the test's overall limit still holds.
+    is saved and restored, so the test's overall limit still holds. The alarm repeats
+    every `every` seconds until the block ends: a loop that guards each callback with
+    `except BaseException` (asyncio's Handle does, so lesson 06's does too) swallows
+    one alarm that lands inside a callback, and `run()`'s clean-up runs the loop again
+    after the alarm escaped; the next alarm gets out of both.
     """
     import contextlib
     import signal
@@ -306,11 +310,12 @@ def within(seconds: float, if_stuck: str):
             raise _Stuck()
 
         previous_handler = signal.signal(signal.SIGALRM, alarm)
-        previous_timer = signal.setitimer(signal.ITIMER_REAL, seconds)
+        previous_timer = signal.setitimer(signal.ITIMER_REAL, seconds, every)
         started = time.monotonic()
         try:
             yield
         except _Stuck:
+            signal.setitimer(signal.ITIMER_REAL, 0)  # before building the message: no alarm inside it
             pytest.fail(f"still running after {seconds} s. {if_stuck}", pytrace=False)
         finally:
             signal.setitimer(signal.ITIMER_REAL, 0)
@@ -370,41 +375,3 @@ def carry_tests(module, old: int, new: int, exercise: str, **replaced_globals) -
         carried.pytestmark = marks + [pytest.mark.exercise(exercise).mark]
         copies[name] = carried
     return copies
-
-
-
-# --- A time limit a loop cannot swallow (lesson 06) -------------------------------------
-
-def within_insisting(seconds: float, if_stuck: str, every: float = 0.5):
-    """within(), but the alarm repeats every `every` seconds until the block ends.
-
-    A loop that guards each callback with `except BaseException` (asyncio's Handle does,
-    so lesson 06's does too) swallows one alarm that lands inside a callback, logs it,
-    and goes on; and `run()`'s clean-up runs the loop again after the alarm escaped.
-    The next alarm gets out of both. Same contract as within().
-    """
-    import contextlib
-    import signal
-    import time
-
-    @contextlib.contextmanager
-    def guard():
-        def alarm(signum, frame):
-            raise _Stuck()
-
-        previous_handler = signal.signal(signal.SIGALRM, alarm)
-        previous_timer = signal.setitimer(signal.ITIMER_REAL, seconds, every)
-        started = time.monotonic()
-        try:
-            yield
-        except _Stuck:
-            signal.setitimer(signal.ITIMER_REAL, 0)  # before building the message: no alarm inside it
-            pytest.fail(f"still running after {seconds} s. {if_stuck}", pytrace=False)
-        finally:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, previous_handler)
-            if previous_timer[0]:
-                left = previous_timer[0] - (time.monotonic() - started)
-                signal.setitimer(signal.ITIMER_REAL, max(0.01, left))
-
-    return guard()

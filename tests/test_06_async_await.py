@@ -8,7 +8,7 @@ methods, `Future`, `Task`, `sleep`, `gather`, `run`, `CancelledError`,
 Timer order is checked on a *virtual clock*, as asyncio's own tests do: a loop
 subclass whose `time()` reads a number, and a selector that, instead of sleeping
 `timeout` seconds, adds `timeout` to that number. Timers then fire at exactly their
-deadline, in a few microseconds. A loop that hangs is stopped by `within_insisting()`
+deadline, in a few microseconds. A loop that hangs is stopped by `within()`
 (an alarm that repeats, since a loop that guards its callbacks can swallow one) and
 the test says what it was waiting for.
 """
@@ -23,7 +23,7 @@ import time
 
 import pytest
 
-from tests.harness import within_insisting
+from tests.harness import within
 from tests.servers import refused_address
 
 IDLE_WAIT = 1.0  # seconds a test keeps the loop idle while measuring its CPU time
@@ -93,12 +93,12 @@ def pair():
 
 def run_until(loop, awaitable, seconds: float = 5.0, if_stuck: str = ""):
     """loop.run_until_complete(awaitable) under a time limit."""
-    with within_insisting(seconds, "Your loop never finished. " + if_stuck):
+    with within(seconds, "Your loop never finished. " + if_stuck):
         return loop.run_until_complete(awaitable)
 
 
 def run_forever(loop, seconds: float = 5.0, if_stuck: str = "") -> None:
-    with within_insisting(seconds, "run_forever() never returned. " + if_stuck):
+    with within(seconds, "run_forever() never returned. " + if_stuck):
         loop.run_forever()
 
 
@@ -600,7 +600,7 @@ def test_run_returns_the_result_and_closes_its_loop(aio, fd_leak_check):
     async def main():
         return aio.get_running_loop()
 
-    with within_insisting(5, "run() of a coroutine that returns at once."):
+    with within(5, "run() of a coroutine that returns at once."):
         used = aio.run(main())
     assert isinstance(used, aio.EventLoop), f"get_running_loop() inside run() gave {used!r}"
     assert used.is_closed(), "run() must close its loop when it returns"
@@ -608,7 +608,7 @@ def test_run_returns_the_result_and_closes_its_loop(aio, fd_leak_check):
 
 @pytest.mark.exercise("6.4")
 def test_run_raises_the_exception(aio):
-    with within_insisting(5, "run() of a coroutine that raises."), pytest.raises(ValueError):
+    with within(5, "run() of a coroutine that raises."), pytest.raises(ValueError):
         aio.run(failing(aio))
 
 
@@ -627,7 +627,7 @@ def test_run_cancels_the_tasks_left_running(aio):
         await aio.sleep(0.01)
         return "main done"
 
-    with within_insisting(5, "main() returned after 0.01 s, leaving a task asleep for 60 s: run() should cancel it."):
+    with within(5, "main() returned after 0.01 s, leaving a task asleep for 60 s: run() should cancel it."):
         got = aio.run(main())
     assert got == "main done" and log == ["cleaned up"], (
         f"run() returned {got!r}; the forgotten task's finally-block log is {log}. When main() returns, run() "

@@ -535,7 +535,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(f"The records are in {args.json}")
     if stopped is not None:
-        print(f"\nThe demo stopped with an error; the timeline shows what happened until then:", file=sys.stderr)
+        print("\nThe demo stopped with an error; the timeline shows what happened until then:", file=sys.stderr)
         traceback.print_exception(type(stopped), stopped, stopped.__traceback__)
         return 1
     return 0

@@ -13,15 +13,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import json
 import re
+import socket
 from pathlib import Path
 
 import pytest
 
-from course.lessons import Lesson, lesson, resolve_impl
-from tests.harness import load_module, open_fds
+from course.lessons import lesson, resolve_impl
+from tests.harness import load_module, open_fds, running_asgi_server
 
 TIMEOUT_HINT = (
     "Your code did not finish within {seconds} s, so the test stopped it. It probably\n"
@@ -76,6 +78,26 @@ def fd_leak_check():
             "your code created was never closed. Close it with `with` or in a `finally:` block.",
             pytrace=False,
         )
+
+
+@pytest.fixture
+def pair():
+    """Two connected, non-blocking sockets: bytes sent on one arrive on the other."""
+    left, right = socket.socketpair()
+    left.setblocking(False)
+    right.setblocking(False)
+    with left, right:
+        yield left, right
+
+
+@pytest.fixture
+def serve(lesson, fd_leak_check):
+    """serve(app, lifespan="off", **options) -> the test module's `lesson` Server, running
+    on its own loop in a thread (tests.harness.running_asgi_server); stopped after the test."""
+    with contextlib.ExitStack() as stack:
+        def start(app, lifespan="off", **options):
+            return stack.enter_context(running_asgi_server(lesson, app, lifespan=lifespan, **options))
+        yield start
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -480,7 +480,7 @@ def test_many_sleepers_wake_exactly_on_time(sched, fake_clock):
     seconds_of = {i: (i * 7919 % count) / 4 for i in range(count)}
     for i in range(count):
         scheduler.spawn(sleeper(sched, fake_clock, log, i, seconds_of[i], result=i))
-    results = scheduler.run()
+    scheduler.run()
     late = [(name, when) for name, when in log if when != seconds_of[name]]
     assert len(log) == count and not late, (
         f"{count} sleepers: {len(log)} woke, {len(late)} at the wrong time (first: {late[:3]}); "

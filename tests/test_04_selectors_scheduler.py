@@ -33,16 +33,6 @@ def lesson(load_lesson):
     return load_lesson(4)
 
 
-@pytest.fixture
-def pair():
-    """Two connected, non-blocking sockets: bytes sent on one arrive on the other."""
-    left, right = socket.socketpair()
-    left.setblocking(False)
-    right.setblocking(False)
-    with left, right:
-        yield left, right
-
-
 class _Stuck(BaseException):
     """Raised by within()'s alarm. A BaseException, so a loop that catches its tasks'
     exceptions cannot swallow it."""

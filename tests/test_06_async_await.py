@@ -81,16 +81,6 @@ def watched_loop(aio):
     loop.close()
 
 
-@pytest.fixture
-def pair():
-    """Two connected, non-blocking sockets: bytes sent on one arrive on the other."""
-    left, right = socket.socketpair()
-    left.setblocking(False)
-    right.setblocking(False)
-    with left, right:
-        yield left, right
-
-
 def run_until(loop, awaitable, seconds: float = 5.0, if_stuck: str = ""):
     """loop.run_until_complete(awaitable) under a time limit."""
     with within(seconds, "Your loop never finished. " + if_stuck):

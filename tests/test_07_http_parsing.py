@@ -341,7 +341,7 @@ def test_two_parsers_keep_their_own_state(parser):
         "the tutorial server's bug was state shared by all connections")
     assert summary(parser, events_two) == [("request", "POST", b"/chunks"), ("body", CHUNKED_BODY), ("end",)], (
         f"two parsers fed at the same time mixed their requests: the second gave {events_two!r}")
-    [request_one], [request_two] = requests_in(parser, events_one), requests_in(parser, events_two)
+    [request_one], [_request_two] = requests_in(parser, events_one), requests_in(parser, events_two)
     assert (b"content-length", b"26") in request_one.headers and (b"transfer-encoding", b"chunked") not in \
         request_one.headers, f"the first request's headers were mixed with the second's: {request_one.headers!r}"
 

@@ -14,7 +14,6 @@ import asyncio
 import contextlib
 import http.client
 import json
-import os
 import queue
 import selectors
 import signal
@@ -116,15 +115,6 @@ async def streaming_app(scope, receive, send):
 @pytest.fixture(scope="module")
 def lesson(load_lesson):
     return load_lesson(8)
-
-
-@pytest.fixture
-def serve(lesson, fd_leak_check):
-    """serve(app, lifespan="off", **options) -> the running server; stopped after the test."""
-    with contextlib.ExitStack() as stack:
-        def start(app, lifespan="off", **options):
-            return stack.enter_context(running_asgi_server(lesson, app, lifespan=lifespan, **options))
-        yield start
 
 
 @contextlib.contextmanager

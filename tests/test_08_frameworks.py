@@ -96,10 +96,6 @@ def lesson(load_lesson):
     return load_lesson(8)
 
 
-@pytest.fixture
-def serve(lesson, fd_leak_check):
-    with contextlib.ExitStack() as stack:
-        yield lambda app: stack.enter_context(running_asgi_server(lesson, app, lifespan="auto"))
 
 
 def request(server, method: str, path: str, body: bytes | None = None, headers: dict | None = None):
@@ -131,7 +127,7 @@ def test_starlette_lifespan_state_reaches_requests_and_shutdown_runs(lesson, fd_
     pytest.param("/users/seven", 404, "Not Found", None, id="no-route"),
 ])
 def test_starlette_routing_and_json(serve, path, status, reason, expected):
-    server = serve(starlette_app)
+    server = serve(starlette_app, lifespan="auto")
     got_status, got_reason, headers, body = request(server, "GET", path)
     assert (got_status, got_reason) == (status, reason)
     if expected is not None:
@@ -140,7 +136,7 @@ def test_starlette_routing_and_json(serve, path, status, reason, expected):
 
 @pytest.mark.exercise("8.7")
 def test_starlette_streaming_response_arrives_chunked(serve):
-    server = serve(starlette_app)
+    server = serve(starlette_app, lifespan="auto")
     status, _, headers, body = request(server, "GET", "/numbers")
     assert status == 200 and headers.get("transfer-encoding") == "chunked", headers
     assert body == b"".join(b"line %d\n" % n for n in range(5))
@@ -148,7 +144,7 @@ def test_starlette_streaming_response_arrives_chunked(serve):
 
 @pytest.mark.exercise("8.7")
 def test_starlette_reads_a_large_request_body(serve):
-    server = serve(starlette_app)
+    server = serve(starlette_app, lifespan="auto")
     status, _, _, body = request(server, "POST", "/echo", body=b"z" * 3_000_000)
     assert status == 200 and json.loads(body) == {"length": 3_000_000}
 
@@ -159,7 +155,7 @@ def test_starlette_reads_a_large_request_body(serve):
 def test_fastapi_path_and_query_parameters_and_dependency_cleanup(serve):
     cleanups.clear()
     cleanup_ran.clear()
-    server = serve(fastapi_app)
+    server = serve(fastapi_app, lifespan="auto")
     status, _, _, body = request(server, "GET", "/items/42?q=blue")
     assert status == 200 and json.loads(body) == {"item_id": 42, "q": "blue", "db": "open"}
     assert cleanup_ran.wait(WAIT) and cleanups == ["closed"], (
@@ -174,7 +170,7 @@ def test_fastapi_path_and_query_parameters_and_dependency_cleanup(serve):
     pytest.param(b'not json', 422, "Unprocessable Entity", id="not-json"),
 ])
 def test_fastapi_validates_a_pydantic_body(serve, payload, status, reason):
-    server = serve(fastapi_app)
+    server = serve(fastapi_app, lifespan="auto")
     got = request(server, "POST", "/items", body=payload, headers={"content-type": "application/json"})
     assert got[:2] == (status, reason), f"POST /items with {payload!r} gave {got[0]} {got[1]}: {got[3][:200]!r}"
     if status == 201:
@@ -187,6 +183,6 @@ def test_fastapi_validates_a_pydantic_body(serve, payload, status, reason):
     pytest.param("/docs", "text/html; charset=utf-8", b"swagger", id="docs"),
 ])
 def test_fastapi_serves_its_generated_docs(serve, path, content_type, marker):
-    server = serve(fastapi_app)
+    server = serve(fastapi_app, lifespan="auto")
     status, _, headers, body = request(server, "GET", path)
     assert (status, headers["content-type"]) == (200, content_type) and marker in body.lower()

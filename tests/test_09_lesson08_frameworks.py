@@ -10,7 +10,6 @@ import pytest
 
 from tests import test_08_frameworks as lesson08
 from tests.harness import carry_tests
-from tests.test_08_frameworks import serve  # noqa: F401 - a fixture, resolved with this module's `lesson`
 
 
 @pytest.fixture(scope="module")

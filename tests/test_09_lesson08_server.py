@@ -13,7 +13,6 @@ import pytest
 
 from tests import test_08_asgi_server as lesson08
 from tests.harness import carry_tests
-from tests.test_08_asgi_server import serve  # noqa: F401 - a fixture, resolved with this module's `lesson`
 
 
 @pytest.fixture(scope="module")

@@ -40,8 +40,8 @@ test: $(STAMP) ## check the course: solutions pass, the pristine stubs fail ever
 need-lesson:
 	@test -n "$(N)" || { echo "Which lesson? e.g. make $(MAKECMDGOALS) 3"; exit 2; }
 
-test-lesson: $(STAMP) need-lesson ## run lesson N's tests on your code: make test-lesson 3
-	@$(PY) -m course test-lesson $(N) --impl $(IMPL)
+test-lesson: $(STAMP) need-lesson ## run lesson N's tests on your code: make test-lesson 3 (one exercise: EX=3.4; pytest's full output: ALL=1)
+	@$(PY) -m course test-lesson $(N) --impl $(IMPL) $(if $(EX),--exercise $(EX)) $(if $(ALL),--all)
 
 check-lesson: $(STAMP) need-lesson ## (course authors) lesson N: solutions pass, stubs fail, no drift
 	$(PY) -m course.selfcheck --lesson $(N)

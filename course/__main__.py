@@ -1,6 +1,6 @@
 """The course's command line; the Makefile's targets call it.
 
-    python -m course test-lesson N [--impl DIR]
+    python -m course test-lesson N [--impl DIR] [--exercise N.M] [--all]
     python -m course progress [--impl DIR]
     python -m course reset-lesson N
     python -m course start-lesson N   (lesson 9: copy your lesson-08 server in)
@@ -20,15 +20,46 @@ import sys
 
 from course.lessons import ROOT, lesson, resolve_impl
 from course.runner import pytest_command
+from course.stubs import exercises
 
 
-def test_lesson(number: str, impl: str, extra: list[str]) -> int:
+def test_lesson(number: str, impl: str, exercise: str = "", full: bool = False, extra: list[str] = ()) -> int:
+    """Run lesson N's tests on `impl`: the focused report, or (`full`) pytest's own output."""
     lesson_ = lesson(number)
     if not lesson_.test_files():
         print(f"Lesson {lesson_.number} has no tests in this repository yet.")
         return 1
-    command = pytest_command([lesson_], resolve_impl(impl), extra=["--no-header", *extra])
-    return subprocess.run(command, cwd=ROOT).returncode
+    if exercise and not any(ex.id == exercise for ex in exercises(lesson_)):
+        ids = ", ".join(ex.id for ex in exercises(lesson_))
+        print(f"Lesson {lesson_.number} has no exercise {exercise!r}; its exercises are {ids}.")
+        return 2
+    only = [f"--exercise={exercise}"] if exercise else []
+    if full:
+        command = pytest_command([lesson_], resolve_impl(impl), extra=["--no-header", *only, *extra])
+        return subprocess.run(command, cwd=ROOT).returncode
+    return focused_run(lesson_, resolve_impl(impl), exercise)
+
+
+def focused_run(lesson_, impl, exercise: str = "") -> int:
+    """The focused report; a whole-lesson run also refreshes `make progress`'s stored results."""
+    from rich.console import Console
+
+    from course import results
+    from course.report import render_broken_run, render_report
+    from course.runner import run_pytest
+
+    console = Console(width=min(Console().width, 80))
+    key = results.fingerprint(lesson_, impl)  # before the run: a save during it makes the result stale
+    only = [f"--exercise={exercise}"] if exercise else []
+    with console.status(f"running lesson {lesson_.number}'s tests on {impl.name}/..."):
+        run = run_pytest([lesson_], impl, extra=only)
+    if not run.records:
+        render_broken_run(lesson_, run, console)
+        return 1
+    if not exercise:
+        results.store(lesson_, impl, key, run.records)
+    render_report(lesson_, run, impl, console, exercise or None)
+    return 0
 
 
 def demo(number: str, impl: str, options: list[str], script: str = "demo.py") -> int:
@@ -59,11 +90,15 @@ def main(argv: list[str] | None = None) -> int:
         sub = commands.add_parser(name)
         sub.add_argument("lesson")
         sub.add_argument("--impl", default=os.environ.get("IMPL") or "lessons")
+        if name == "test-lesson":
+            sub.add_argument("--exercise", default=os.environ.get("EX") or "", help="only this exercise, e.g. 3.4")
+            sub.add_argument("--all", action="store_true", default=bool(os.environ.get("ALL")),
+                             help="pytest's full output instead of the focused report")
     commands.add_parser("progress").add_argument("--impl", default=os.environ.get("IMPL") or "lessons")
     args, extra = parser.parse_known_args(argv)
 
     if args.command == "test-lesson":
-        return test_lesson(args.lesson, args.impl, extra)
+        return test_lesson(args.lesson, args.impl, args.exercise, args.all, extra)
     if args.command == "demo":
         return demo(args.lesson, args.impl, extra)
     if args.command == "progress":

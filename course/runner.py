@@ -6,7 +6,8 @@ import json
 import subprocess
 import sys
 import tempfile
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from course.lessons import ROOT, Lesson
@@ -18,7 +19,9 @@ class TestRecord:
     exercise: str
     outcome: str  # "passed", "failed" or "skipped"
     not_started: bool  # failed with the stub's NotImplementedError
-    message: str
+    message: str  # the course's message for a failure, without pytest's traceback
+    frames: list[dict] = field(default_factory=list)  # the learner's code it failed in: path, line, function, source
+    test_line: str = ""  # "tests/test_x.py:123", where the test failed
 
 
 def pytest_command(lessons: list[Lesson], impl: Path, report: Path | None = None, extra: list[str] = ()) -> list[str]:
@@ -29,23 +32,40 @@ def pytest_command(lessons: list[Lesson], impl: Path, report: Path | None = None
     return command
 
 
-def run_tests(lessons: list[Lesson], impl: Path, *, quiet: bool = True, extra: list[str] = (),
-              timeout: float | None = None) -> tuple[int, list[TestRecord]]:
-    """Run the tests of these lessons against `impl`; returns pytest's exit code and the records.
+@dataclass
+class Run:
+    code: int  # pytest's exit code; -1 when the run was stopped by `timeout`
+    records: list[TestRecord]
+    output: str  # what pytest printed (empty unless captured)
+    seconds: float
+
+
+def run_pytest(lessons: list[Lesson], impl: Path, *, quiet: bool = True, extra: list[str] = (),
+               timeout: float | None = None) -> Run:
+    """Run the tests of these lessons against `impl` and read back each test's record.
 
     `timeout` bounds the whole run (the grader's guard against a learner's code that
-    hangs in a way no per-test limit can stop); a run that exceeds it returns code -1.
+    hangs in a way no per-test limit can stop). `quiet` captures pytest's output.
     """
+    started = time.monotonic()
+    output = ""
     with tempfile.TemporaryDirectory() as scratch:
         report = Path(scratch) / "report.json"
         flags = ["-q", "--no-header", "-rN", "--tb=no"] if quiet else []
         command = pytest_command(lessons, impl, report, [*flags, *extra])
         try:
-            completed = subprocess.run(command, cwd=ROOT, timeout=timeout,
-                                       capture_output=quiet, text=True)
-            code = completed.returncode
+            completed = subprocess.run(command, cwd=ROOT, timeout=timeout, capture_output=quiet, text=True)
+            code, output = completed.returncode, (completed.stdout or "") + (completed.stderr or "")
         except subprocess.TimeoutExpired:
             code = -1
         raw = json.loads(report.read_text()) if report.exists() else {}
-    records = [TestRecord(nodeid, r["exercise"], r["outcome"], r["not_started"], r["message"]) for nodeid, r in raw.items()]
-    return code, records
+    records = [TestRecord(nodeid, r["exercise"], r["outcome"], r["not_started"], r["message"],
+                          r.get("frames", []), r.get("test_line", "")) for nodeid, r in raw.items()]
+    return Run(code, records, output, time.monotonic() - started)
+
+
+def run_tests(lessons: list[Lesson], impl: Path, *, quiet: bool = True, extra: list[str] = (),
+              timeout: float | None = None) -> tuple[int, list[TestRecord]]:
+    """run_pytest() for callers that need only pytest's exit code and the records."""
+    run = run_pytest(lessons, impl, quiet=quiet, extra=extra, timeout=timeout)
+    return run.code, run.records

@@ -7,7 +7,9 @@
   because the progress table and the grader count exercises by it.
 - A stub's `NotImplementedError` and a time-out are rewritten into one line a
   learner can act on, instead of a traceback into the harness.
-- `--report-json FILE` writes each test's outcome, exercise and message, which
+- `--exercise 3.4` (comma-separated ids allowed) runs only those exercises' tests.
+- `--report-json FILE` writes each test's outcome, exercise, message and the frames
+  of the learner's code it failed in, which the focused report (`make test-lesson`),
   `make progress`, `make grade` and the self-check read.
 """
 
@@ -23,20 +25,24 @@ from pathlib import Path
 import pytest
 
 from course.lessons import lesson, resolve_impl
-from tests.harness import load_module, open_fds, running_asgi_server
+from tests import harness
+from tests.harness import (learner_frames, load_module, open_fds, running_asgi_server, shown_path,
+                           traceback_of, where_stuck)
 
 TIMEOUT_HINT = (
-    "Your code did not finish within {seconds} s, so the test stopped it. It probably\n"
-    "blocks forever: a recv() waiting for data the server will never send, a loop whose\n"
-    "exit condition never comes true, or a wait on an event nobody sets. The traceback\n"
-    "above ends at the line your code was on when it was stopped: start reading there."
+    "Your code did not finish within {seconds} s, so the test stopped it. It probably blocks "
+    "forever: a recv() waiting for data the server will never send, a loop whose exit "
+    "condition never comes true, or a wait on an event nobody sets."
 )
+HUNG_BEFORE = ("not run: {test} of the same exercise hung first, and this one would probably hang "
+               "too (each hang costs its whole time limit). Fix that one, then run again.")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("course")
     group.addoption("--impl", default="lessons", help="folder laid out like lessons/ to test (default: lessons)")
     group.addoption("--report-json", default=None, help="write each test's outcome and exercise to this file")
+    group.addoption("--exercise", default="", help="run only these exercises' tests, e.g. 3.4 or 3.3,3.4")
 
 
 @pytest.fixture(scope="session")
@@ -104,10 +110,27 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     unmarked = [item.nodeid for item in items if item.get_closest_marker("exercise") is None]
     if unmarked:
         raise pytest.UsageError("tests without @pytest.mark.exercise(...):\n  " + "\n  ".join(unmarked))
+    wanted = {ex.strip() for ex in config.getoption("--exercise").split(",") if ex.strip()}
+    if wanted:
+        deselected = [item for item in items if exercise_of(item) not in wanted]
+        if deselected:
+            config.hook.pytest_deselected(items=deselected)
+            items[:] = [item for item in items if exercise_of(item) in wanted]
 
 
 def exercise_of(item: pytest.Item) -> str:
     return item.get_closest_marker("exercise").args[0]
+
+
+# exercise id -> the test of it that hung (pytest-timeout stopped it). One learner loop
+# that never ends would otherwise cost every test of the exercise its full time limit.
+HUNG: dict[str, str] = {}
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    hung = HUNG.get(exercise_of(item))
+    if hung:
+        pytest.fail(HUNG_BEFORE.format(test=hung), pytrace=False)
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -120,7 +143,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         return
     lesson_ = lesson(report.exercise.split(".")[0])
     impl = Path(item.config.getoption("--impl"))
-    stub_message = _stub_not_implemented(call.excinfo.value)
+    error = call.excinfo.value
+    stub_message = _stub_not_implemented(error)
+    report.course_detail = {"message": "", "frames": learner_frames(traceback_of(error)),
+                            "test_line": _test_line(item, call)}
     if stub_message:
         report.not_started = True
         report.longrepr = (
@@ -129,17 +155,58 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
             f"`# TODO: exercise {stub_message.split()[1].rstrip(':')}` and write the code.\n"
             f"  Stuck? `make hint {lesson_.number}` shows a hint."
         )
-    elif _unclosed_resource(call.excinfo.value):
+        report.course_detail["message"] = f"NotImplementedError: {stub_message}"
+    elif _unclosed_resource(error):
         report.longrepr = (
-            f"Your code left a resource open: {_unclosed_resource(call.excinfo.value)}\n"
+            f"Your code left a resource open: {_unclosed_resource(error)}\n"
             "  Next step: close every socket (and selector) you create, also when an error happens:\n"
             "  `with socket.create_connection(...) as sock:` or `try: ... finally: sock.close()`."
         )
-    elif "from pytest-timeout" in str(call.excinfo.value):
-        seconds = str(call.excinfo.value).split(">")[1].split("s")[0]
-        report.sections.append(("what a time-out means", TIMEOUT_HINT.format(seconds=seconds)))
+        report.course_detail["message"] = str(report.longrepr)
+    elif "from pytest-timeout" in str(error) or str(error).startswith("Timeout >"):
+        seconds = str(error).split(">")[1].split("s")[0]
+        hint = TIMEOUT_HINT.format(seconds=seconds)
+        stuck = where_stuck(traceback_of(error))
+        report.sections.append(("what a time-out means", hint + stuck))
+        report.course_detail["message"] = hint + stuck
+        report.course_detail["frames"] = []  # shown in the message, with what the loop waited on
+        HUNG.setdefault(report.exercise, item.name)
+    else:
+        report.course_detail["message"] = failure_message(call.excinfo)
+        if "Your code was here when it was stopped" in report.course_detail["message"]:
+            report.course_detail["frames"] = []  # within() already said where
 
 
+def failure_message(excinfo: pytest.ExceptionInfo) -> str:
+    """What a learner needs of a failure: the test's own message, without pytest's noise.
+
+    pytest.fail(..., pytrace=False) and assert-with-message are the course's messages;
+    pytest's rewritten `assert` adds its explanation ("+ where ...") after them, which
+    is kept only when the assert has no message of its own. Any other exception is its
+    type and text, as Python prints its last line.
+    """
+    error = excinfo.value
+    if isinstance(error, pytest.fail.Exception):
+        return error.msg or "the test failed"
+    if isinstance(error, AssertionError):
+        text = str(error)
+        if text.startswith("assert "):
+            return "\n".join(text.splitlines()[:6])
+        own = text.split("\nassert ")[0]
+        return own
+    return excinfo.exconly()
+
+
+def _test_line(item: pytest.Item, call: pytest.CallInfo) -> str:
+    """`tests/test_x.py:123`: the line of the test module where the failure passed last."""
+    test_file = str(item.path)
+    line = 0
+    tb = call.excinfo.tb
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == test_file:
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return f"{shown_path(test_file)}:{line or item.location[1] + 1}"
 
 
 STUB_ERROR = re.compile(r"NotImplementedError: (Exercise \d+\.\d+:[^\n]*)")
@@ -187,7 +254,10 @@ class JsonReport:
         if report.failed and record["outcome"] != "failed":
             record["outcome"] = "failed"
             record["not_started"] = getattr(report, "not_started", False)
-            record["message"] = "\n".join(str(report.longrepr).splitlines()[-12:])
+            detail = getattr(report, "course_detail", None)
+            if detail is None:  # failed outside a test call (a fixture's set-up): pytest's own text
+                detail = {"message": "\n".join(str(report.longrepr).splitlines()[-12:]), "frames": [], "test_line": ""}
+            record.update(detail)
         elif report.skipped and record["outcome"] == "passed":
             record["outcome"] = "skipped"
             record["message"] = str(report.longrepr[-1]) if isinstance(report.longrepr, tuple) else ""
@@ -198,6 +268,7 @@ class JsonReport:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    harness.IMPL_DIR = resolve_impl(config.getoption("--impl"))
     path = config.getoption("--report-json")
     if path:
         config.pluginmanager.register(JsonReport(Path(path)), "course-json-report")

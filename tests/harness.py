@@ -298,7 +298,8 @@ def within(seconds: float, if_stuck: str, every: float = 0.5):
     every `every` seconds until the block ends: a loop that guards each callback with
     `except BaseException` (asyncio's Handle does, so lesson 06's does too) swallows
     one alarm that lands inside a callback, and `run()`'s clean-up runs the loop again
-    after the alarm escaped; the next alarm gets out of both.
+    after the alarm escaped; the next alarm gets out of both. The failure shows where
+    the learner's code was at the *first* alarm, and what its loop was waiting on.
     """
     import contextlib
     import signal
@@ -306,7 +307,11 @@ def within(seconds: float, if_stuck: str, every: float = 0.5):
 
     @contextlib.contextmanager
     def guard():
+        where: list[str] = []  # filled at the first alarm: the later ones may land elsewhere
+
         def alarm(signum, frame):
+            if not where:
+                where.append(where_stuck(stack_of(frame)))
             raise _Stuck()
 
         previous_handler = signal.signal(signal.SIGALRM, alarm)
@@ -316,7 +321,7 @@ def within(seconds: float, if_stuck: str, every: float = 0.5):
             yield
         except _Stuck:
             signal.setitimer(signal.ITIMER_REAL, 0)  # before building the message: no alarm inside it
-            pytest.fail(f"still running after {seconds} s. {if_stuck}", pytrace=False)
+            pytest.fail(f"still running after {seconds} s. {if_stuck}{where[0] if where else ''}", pytrace=False)
         finally:
             signal.setitimer(signal.ITIMER_REAL, 0)
             signal.signal(signal.SIGALRM, previous_handler)
@@ -325,6 +330,148 @@ def within(seconds: float, if_stuck: str, every: float = 0.5):
                 signal.setitimer(signal.ITIMER_REAL, max(0.01, left))
 
     return guard()
+
+
+# --- Where a stuck learner's code was ---------------------------------------------------
+
+# The folder under test (`--impl`), set by tests/conftest.py when pytest starts: frames
+# of files inside it are the learner's code.
+IMPL_DIR: Path | None = None
+STUCK_FRAMES = 4  # the innermost frames of the learner's code to show: enough to see the wait
+
+
+def stack_of(frame) -> list[tuple]:
+    """(frame, line it is on) from the outermost caller down to `frame`."""
+    stack = []
+    while frame is not None:
+        stack.append((frame, frame.f_lineno))
+        frame = frame.f_back
+    return stack[::-1]
+
+
+def traceback_of(error: BaseException | None) -> list[tuple]:
+    """(frame, line) of the first exception in the chain (newest first) that passed through
+    the learner's code: a test that re-raises with its own message keeps the original inside."""
+    seen = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        stack, tb = [], error.__traceback__
+        while tb is not None:
+            stack.append((tb.tb_frame, tb.tb_lineno))
+            tb = tb.tb_next
+        if learner_frames(stack):
+            return stack
+        error = error.__cause__ or error.__context__
+    return []
+
+
+def in_impl(filename: str) -> bool:
+    return IMPL_DIR is not None and Path(filename).resolve().is_relative_to(IMPL_DIR)
+
+
+def shown_path(filename: str) -> str:
+    """A file's path as the learner would type it: relative to the current folder when inside it."""
+    path = Path(filename).resolve()
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def learner_frames(stack: list[tuple]) -> list[dict]:
+    """{path, line, function, source} of the frames in the learner's files, innermost last."""
+    import linecache
+    found = []
+    for frame, line in stack:
+        filename = frame.f_code.co_filename
+        if in_impl(filename):
+            found.append({"path": shown_path(filename), "line": line, "function": frame.f_code.co_name,
+                          "source": linecache.getline(filename, line).strip()})
+    return found[-STUCK_FRAMES:]
+
+
+def where_stuck(stack: list[tuple]) -> str:
+    """The lines a stuck test adds to its message: the learner's frames, and the loop's waits."""
+    located = learner_frames(stack)
+    if not located:
+        return "\n  Your code was not running when it was stopped (the test itself was waiting)."
+    lines = ["\n  Your code was here when it was stopped (innermost last):"]
+    for frame in located:
+        lines.append(f"    {frame['path']}:{frame['line']} in {frame['function']}")
+        if frame["source"]:
+            lines.append(f"      {frame['source']}")
+    waits = next((describe_waits(loop) for loop in loops_in(stack)), "")
+    if waits:
+        lines.append(f"  Your loop was waiting on: {waits}")
+    return "\n".join(lines)
+
+
+LOOP_PARTS = {  # attribute names the lessons' loops use (03, 04: public; 06: asyncio's private ones)
+    "selector": ("selector", "_selector"),
+    "timers": ("timers", "_scheduled"),
+    "ready": ("ready", "_ready"),
+}
+
+
+def loops_in(stack: list[tuple]) -> list:
+    """The learner's loop objects found as `self` in their frames, innermost first."""
+    loops = []
+    for frame, _line in reversed(stack):
+        candidate = frame.f_locals.get("self")
+        if (candidate is not None and in_impl(frame.f_code.co_filename) and candidate not in loops
+                and any(hasattr(candidate, name) for names in LOOP_PARTS.values() for name in names)):
+            loops.append(candidate)
+    return loops
+
+
+def _part(loop, role: str):
+    return next((getattr(loop, name) for name in LOOP_PARTS[role] if hasattr(loop, name)), None)
+
+
+def describe_waits(loop) -> str:
+    """One line: the sockets registered in the loop's selector, its timers, its ready queue."""
+    import selectors
+    parts = []
+    try:
+        selector = _part(loop, "selector")
+        if isinstance(selector, selectors.BaseSelector):
+            keys = list(selector.get_map().values()) if selector.get_map() is not None else []
+            kinds = {selectors.EVENT_READ: "read", selectors.EVENT_WRITE: "write",
+                     selectors.EVENT_READ | selectors.EVENT_WRITE: "read+write"}
+            parts.append(", ".join(f"fd {key.fd} ({kinds[key.events]})" for key in keys[:6])
+                         + (f" and {len(keys) - 6} more" if len(keys) > 6 else "") if keys
+                         else "no socket registered")
+        for role in ("readers", "writers"):  # lessons 03-04: socket -> the task waiting on it
+            waiting = getattr(loop, role, None)
+            if isinstance(waiting, dict) and waiting:
+                fds = ", ".join(f"fd {_fd(sock)}" for sock in list(waiting)[:4])
+                parts.append(f"{len(waiting)} task(s) in {role} ({fds})")
+        timers = _part(loop, "timers")
+        if isinstance(timers, list):
+            parts.append(_timers_text(loop, timers))
+        ready = _part(loop, "ready")
+        if ready is not None and hasattr(ready, "__len__"):
+            parts.append(f"{len(ready)} ready to run")
+    except Exception:  # noqa: BLE001 - a half-built loop: say nothing rather than fail the report
+        return ""
+    return "; ".join(parts)
+
+
+def _fd(sock) -> str:
+    fd = sock.fileno() if hasattr(sock, "fileno") else sock
+    return f"{fd} (closed)" if fd == -1 else str(fd)
+
+
+def _timers_text(loop, timers: list) -> str:
+    if not timers:
+        return "no timer"
+    deadlines = [entry[0] for entry in timers if isinstance(entry, tuple) and isinstance(entry[0], (int, float))]
+    clock = getattr(loop, "time", None) or getattr(loop, "now", None)
+    if not deadlines or not callable(clock):
+        return f"{len(timers)} timer(s)"
+    due = min(deadlines) - clock()
+    when = f"due in {due:.2f} s" if due >= 0 else f"overdue by {-due:.2f} s (nothing ran it)"
+    return f"{len(timers)} timer(s), the soonest {when}"
 
 
 # --- Carrying a lesson's tests forward (lesson 09 runs lesson 08's) --------------------

@@ -9,15 +9,13 @@ after a few seconds and the test says which wait was never woken.
 
 from __future__ import annotations
 
-import contextlib
 import resource
-import signal
 import socket
 import time
 
 import pytest
 
-from tests.harness import open_fds
+from tests.harness import open_fds, within
 from tests.servers import DelayedHttpServer
 
 IDLE_WAIT = 1.0  # seconds a test keeps the loop idle while measuring its CPU time
@@ -31,31 +29,6 @@ PAYLOAD = b"x" * (4 * 1024 * 1024)  # more than any socket buffer holds, so the 
 @pytest.fixture(scope="module")
 def lesson(load_lesson):
     return load_lesson(4)
-
-
-class _Stuck(BaseException):
-    """Raised by within()'s alarm. A BaseException, so a loop that catches its tasks'
-    exceptions cannot swallow it."""
-
-
-@contextlib.contextmanager
-def within(seconds: float, if_stuck: str):
-    """Fail with `if_stuck` if the block runs longer than `seconds` (SIGALRM; Linux and macOS)."""
-    def alarm(signum, frame):
-        raise _Stuck()
-
-    previous_handler = signal.signal(signal.SIGALRM, alarm)
-    previous_timer = signal.setitimer(signal.ITIMER_REAL, seconds)  # pytest-timeout's, restored below
-    started = time.monotonic()
-    try:
-        yield
-    except _Stuck:
-        pytest.fail(f"your loop was still running after {seconds} s. {if_stuck}", pytrace=False)
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous_handler)
-        if previous_timer[0]:
-            signal.setitimer(signal.ITIMER_REAL, max(0.01, previous_timer[0] - (time.monotonic() - started)))
 
 
 NO_RESULT = "<no result: run() did not report this task>"

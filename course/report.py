@@ -1,0 +1,225 @@
+"""The focused report of `make test-lesson N` and `make watch`: one exercise at a time.
+
+pytest prints every failure in full, so forty not-started tests bury the one thing
+to do next. This report shows, after the run:
+
+1. a table with a row per exercise: tests passed of total, and a status;
+2. the first exercise that is not done, and only its first failures (at most
+   MAX_FAILURES): the test's own message (the bytes on the wire, a command to
+   reproduce), the lines of the learner's code it failed in, the test's line;
+3. a last line that says what to do next, the same as `make progress` says.
+
+Everything else is one option away: `ALL=1` gives pytest's full output, `EX=3.4`
+runs one exercise. Messages are folded to the screen's width (80 columns at most).
+"""
+
+from __future__ import annotations
+
+import re
+import textwrap
+from pathlib import Path
+
+from rich import box
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from course.lessons import LESSON_FOLDERS, Lesson, lesson
+from course.progress import DONE, MARKS, NOT_STARTED, WIDTH, ExerciseStatus, next_step, status_cell, summarize
+from course.runner import Run, TestRecord
+
+NOT_RUN = "not run:"  # tests/conftest.py's message for the tests after a hang
+MAX_FAILURES = 3  # the first failures of the exercise; the rest are one option away
+MAX_MESSAGE_LINES = 14  # of one failure's message, before it is cut
+DETAIL_BUDGET = 36  # lines for all failures together: the first one is always shown whole
+
+
+def fold(text: str, indent: int, width: int, hanging: int = 2) -> list[str]:
+    """Each line of `text` folded to `width`, keeping its own indentation; continuations
+    are indented `hanging` more spaces, so a folded bytes literal still reads as one."""
+    lines = []
+    for line in text.splitlines() or [""]:
+        own = len(line) - len(line.lstrip(" "))
+        prefix = " " * (indent + own)
+        lines += textwrap.wrap(line.strip(), width=width, initial_indent=prefix,
+                               subsequent_indent=prefix + " " * hanging, break_on_hyphens=False) or [""]
+    return lines
+
+
+def shorten(lines: list[str], limit: int, more: str) -> list[str]:
+    if len(lines) <= limit:
+        return lines
+    return lines[:limit - 1] + [f"{lines[0][:len(lines[0]) - len(lines[0].lstrip())]}… {more}"]
+
+
+def test_name(record: TestRecord) -> str:
+    return record.nodeid.split("::", 1)[-1]
+
+
+def failure_lines(record: TestRecord, same: list[TestRecord], width: int, all_command: str) -> list[str]:
+    """One failure: the test, its message, the learner's lines it failed in, the test's line."""
+    lines = [f"  [bold]{escape(test_name(record))}[/]"]
+    message = fold(record.message.strip(), 4, width)
+    more = f"(cut here: `{all_command}` shows it whole)"
+    lines += [escape(line) for line in shorten(message, MAX_MESSAGE_LINES, more)]
+    for frame in record.frames[-2:]:
+        lines.append(f"    [cyan]your code:[/] {escape(frame['path'])}:{frame['line']} in {escape(frame['function'])}")
+        if frame["source"]:
+            lines += [f"[cyan]{escape(line)}[/]" for line in fold(frame["source"], 6, width)[:2]]
+    if record.test_line:
+        lines.append(f"    [dim]the test: {escape(record.test_line)}[/]")
+    if same:
+        lines.append(f"    [dim]{escape(clipped(f'{len(same)} more fail the same way: ', [test_name(r) for r in same], width - 4))}[/]")
+    return lines
+
+
+def clipped(lead: str, names: list[str], width: int) -> str:
+    """`lead` and as many of `names` as fit in `width` columns, then "…"."""
+    text = lead + names[0]
+    for name in names[1:]:
+        if len(text) + len(name) + 4 > width:
+            return text + ", …"
+        text += ", " + name
+    return text
+
+
+def group_failures(failures: list[TestRecord]) -> list[tuple[TestRecord, list[TestRecord]]]:
+    """Failures with the same message (one parametrised test, usually) shown once."""
+    groups: dict[str, tuple[TestRecord, list[TestRecord]]] = {}
+    for record in failures:
+        key = record.message.strip()
+        if key in groups:
+            groups[key][1].append(record)
+        else:
+            groups[key] = (record, [])
+    return list(groups.values())
+
+
+TODO = "# TODO: exercise {id}"
+
+
+def todo_location(impl: Path, lesson_: Lesson, exercise_id: str) -> str:
+    """'lessons/01_blocking_fetch/fetch.py:57', where the exercise's TODO is; '' if gone."""
+    wanted = TODO.format(id=exercise_id)
+    for path in sorted((impl / lesson_.folder).glob("*.py")):
+        for number, line in enumerate(path.read_text(errors="replace").splitlines(), start=1):
+            if line.strip() == wanted:
+                return f"{shown(path)}:{number}"
+    return ""
+
+
+def shown(path: Path) -> str:
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+STUB_EXERCISE = re.compile(r"Exercise (\d+\.\d+):")
+
+
+def not_started_lines(row: ExerciseStatus, records: list[TestRecord], impl: Path, width: int) -> list[str]:
+    lines = [f"[bold]{MARKS[NOT_STARTED]} Exercise {row.id}[/] is not started:"]
+    lines += [escape(line) for line in fold(row.sentence, 2, width, hanging=0)]
+    where = todo_location(impl, row.lesson, row.id)
+    if where:
+        lines.append(f"  Write it in [bold]{escape(where)}[/], at `{TODO.format(id=row.id)}`.")
+    needed = sorted({m for r in records for m in STUB_EXERCISE.findall(r.message)} - {row.id})
+    if needed:
+        lines.append(f"  [dim]Its tests also use exercise {', '.join(needed)}, not started either.[/]")
+    return lines
+
+
+def failing_lines(row: ExerciseStatus, records: list[TestRecord], lesson_: Lesson, width: int) -> list[str]:
+    failures = [r for r in records if r.outcome == "failed" and not r.message.startswith(NOT_RUN)]
+    not_run = sum(r.outcome == "failed" and r.message.startswith(NOT_RUN) for r in records)
+    lines = [f"[bold red]✘ Exercise {row.id}[/]: {row.passed} of {row.total} tests pass."]
+    lines += [f"[dim]{escape(line)}[/]" for line in fold(row.sentence, 2, width, hanging=0)]
+    all_command = f"make test-lesson {lesson_.number} EX={row.id} ALL=1"
+    lines.append(f"  [dim]Only this exercise's tests: `make test-lesson {lesson_.number} EX={row.id}`.[/]")
+    shown_failures = 0
+    groups = group_failures(failures)
+    for record, same in groups[:MAX_FAILURES]:
+        block = failure_lines(record, same, width, all_command)
+        if shown_failures and len(lines) + len(block) > DETAIL_BUDGET:
+            break
+        lines += [""] + block
+        shown_failures += 1 + len(same)
+    left = len(failures) - shown_failures
+    if left:
+        lines += ["", f"  [dim]{left} more failing test(s) of {row.id}: `{all_command}` shows them all.[/]"]
+    if not_run:
+        lines += [f"  [dim]{not_run} more test(s) of {row.id} were not run: one hung, so they would too.[/]"]
+    return lines
+
+
+def exercise_table(rows: list[ExerciseStatus], width: int) -> Table:
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, width=width)
+    table.add_column("ex", no_wrap=True)
+    table.add_column("what to build", no_wrap=True, overflow="ellipsis", ratio=1)
+    table.add_column("tests", justify="right", no_wrap=True)
+    table.add_column("status", no_wrap=True)
+    for row in rows:
+        table.add_row(row.id, escape(row.sentence), f"{row.passed}/{row.total}", status_cell(row.status))
+    return table
+
+
+def lesson_after(lesson_: Lesson) -> Lesson | None:
+    later = [n for n in LESSON_FOLDERS if n > lesson_.number and lesson(n).is_built()]
+    return lesson(later[0]) if later else None
+
+
+def complete_line(lesson_: Lesson, records: list[TestRecord], exercise: str | None) -> str:
+    passed = sum(r.outcome == "passed" for r in records)
+    if exercise:
+        return (f"[bold green]✔ Exercise {exercise} done[/]: all {passed} of its tests pass.\n"
+                f"[bold]Next:[/] `make test-lesson {lesson_.number}` shows where the lesson stands.")
+    following = lesson_after(lesson_)
+    if following is None:
+        then = "`make bench` puts your server next to uvicorn."
+    else:
+        start = f"`make start-lesson {following.number}`, then " if following.number >= 9 else ""
+        then = (f"lesson {following.number:02d}: read lessons/{following.folder}/README.md, "
+                f"then {start}`make test-lesson {following.number}`.")
+    return (f"[bold green]✔ Lesson {lesson_.number:02d} complete[/]: all {passed} tests pass.\n"
+            f"[bold]Next:[/] {then}")
+
+
+def render_report(lesson_: Lesson, run: Run, impl: Path, console: Console,
+                  exercise: str | None = None) -> None:
+    """The focused report of one run of lesson `lesson_`'s tests (only `exercise`'s, if given)."""
+    width = min(console.width, WIDTH)
+    rows = summarize([lesson_], run.records)
+    if exercise:
+        rows = [row for row in rows if row.id == exercise]
+    skipped = sum(r.outcome == "skipped" for r in run.records)
+    console.print(f"[bold]Lesson {lesson_.number:02d}[/] · {lesson_.title} · {len(run.records)} tests, "
+                  f"{run.seconds:.1f} s" + (f" ({skipped} skipped on this machine)" if skipped else ""))
+    console.print(exercise_table(rows, width))
+    console.print()
+    todo = next((row for row in rows if row.status != DONE), None)
+    if todo is None:
+        console.print(complete_line(lesson_, run.records, exercise))
+        return
+    done = [row.id for row in rows if row.status == DONE]
+    if done:
+        console.print(f"[green]✔ done: {', '.join(done)}[/]")
+    mine = [r for r in run.records if r.exercise == todo.id]
+    if todo.status == NOT_STARTED:
+        lines = not_started_lines(todo, mine, impl, width)
+    else:
+        lines = failing_lines(todo, mine, lesson_, width)
+    for line in lines:
+        console.print(line, highlight=False, soft_wrap=True)
+    console.print()
+    console.print(next_step(rows, lesson_))
+
+
+def render_broken_run(lesson_: Lesson, run: Run, console: Console) -> None:
+    """No test reported back: pytest could not collect the tests, or was killed."""
+    tail = "\n".join(run.output.strip().splitlines()[-15:])
+    console.print(f"[red]The tests of lesson {lesson_.number:02d} could not run[/] (pytest exit code {run.code}). "
+                  "What pytest said last:", highlight=False)
+    console.print(escape(tail), highlight=False)
+    console.print(f"[bold]Next:[/] fix what stops the tests from loading; `make test-lesson {lesson_.number} ALL=1` "
+                  "shows pytest's whole output.", highlight=False)

@@ -37,29 +37,8 @@ def test_lesson(number: str, impl: str, exercise: str = "", full: bool = False, 
     if full:
         command = pytest_command([lesson_], resolve_impl(impl), extra=["--no-header", *only, *extra])
         return subprocess.run(command, cwd=ROOT).returncode
+    from course.report import focused_run
     return focused_run(lesson_, resolve_impl(impl), exercise)
-
-
-def focused_run(lesson_, impl, exercise: str = "") -> int:
-    """The focused report; a whole-lesson run also refreshes `make progress`'s stored results."""
-    from rich.console import Console
-
-    from course import results
-    from course.report import render_broken_run, render_report
-    from course.runner import run_pytest
-
-    console = Console(width=min(Console().width, 80))
-    key = results.fingerprint(lesson_, impl)  # before the run: a save during it makes the result stale
-    only = [f"--exercise={exercise}"] if exercise else []
-    with console.status(f"running lesson {lesson_.number}'s tests on {impl.name}/..."):
-        run = run_pytest([lesson_], impl, extra=only)
-    if not run.records:
-        render_broken_run(lesson_, run, console)
-        return 1
-    if not exercise:
-        results.store(lesson_, impl, key, run.records)
-    render_report(lesson_, run, impl, console, exercise or None)
-    return 0
 
 
 def demo(number: str, impl: str, options: list[str], script: str = "demo.py") -> int:

@@ -36,13 +36,19 @@ DETAIL_BUDGET = 36  # lines for all failures together: the first one is always s
 
 def fold(text: str, indent: int, width: int, hanging: int = 2) -> list[str]:
     """Each line of `text` folded to `width`, keeping its own indentation; continuations
-    are indented `hanging` more spaces, so a folded bytes literal still reads as one."""
+    are indented `hanging` more spaces, so a folded bytes literal still reads as one.
+    A path is never cut (it is copied as a whole); any other overlong word is."""
     lines = []
     for line in text.splitlines() or [""]:
         own = len(line) - len(line.lstrip(" "))
         prefix = " " * (indent + own)
-        lines += textwrap.wrap(line.strip(), width=width, initial_indent=prefix,
-                               subsequent_indent=prefix + " " * hanging, break_on_hyphens=False) or [""]
+        room = max(20, width - len(prefix) - hanging)
+        words = [piece for word in line.split(" ") if word
+                 for piece in ([word] if "/" in word or len(word) <= room
+                               else [word[i:i + room] for i in range(0, len(word), room)])]
+        lines += textwrap.wrap(" ".join(words), width=width, initial_indent=prefix,
+                               subsequent_indent=prefix + " " * hanging, break_on_hyphens=False,
+                               break_long_words=False) or [""]
     return lines
 
 
@@ -122,8 +128,8 @@ def not_started_lines(row: ExerciseStatus, records: list[TestRecord], impl: Path
     lines = [f"[bold]{MARKS[NOT_STARTED]} Exercise {row.id}[/] is not started:"]
     lines += [escape(line) for line in fold(row.sentence, 2, width, hanging=0)]
     where = todo_location(impl, row.lesson, row.id)
-    if where:
-        lines.append(f"  Write it in [bold]{escape(where)}[/], at `{TODO.format(id=row.id)}`.")
+    if where:  # the path alone on its line: a long one may run past the edge, but stays whole to copy
+        lines += [f"  Write it where `{TODO.format(id=row.id)}` is:", f"    [bold]{escape(where)}[/]"]
     needed = sorted({m for r in records for m in STUB_EXERCISE.findall(r.message)} - {row.id})
     if needed:
         lines.append(f"  [dim]Its tests also use exercise {', '.join(needed)}, not started either.[/]")
@@ -147,7 +153,7 @@ def failing_lines(row: ExerciseStatus, records: list[TestRecord], lesson_: Lesso
         shown_failures += 1 + len(same)
     left = len(failures) - shown_failures
     if left:
-        lines += ["", f"  [dim]{left} more failing test(s) of {row.id}: `{all_command}` shows them all.[/]"]
+        lines += ["", f"  [dim]{left} more failing test(s): `{all_command}` shows all.[/]"]
     if not_run:
         lines += [f"  [dim]{not_run} more test(s) of {row.id} were not run: one hung, so they would too.[/]"]
     return lines
@@ -177,10 +183,10 @@ def complete_line(lesson_: Lesson, records: list[TestRecord], exercise: str | No
     following = lesson_after(lesson_)
     if following is None:
         then = "`make bench` puts your server next to uvicorn."
+    elif following.number >= 9:  # a lesson that starts from the learner's previous server
+        then = f"`make start-lesson {following.number}`, then read lessons/{following.folder}/README.md"
     else:
-        start = f"`make start-lesson {following.number}`, then " if following.number >= 9 else ""
-        then = (f"lesson {following.number:02d}: read lessons/{following.folder}/README.md, "
-                f"then {start}`make test-lesson {following.number}`.")
+        then = f"read lessons/{following.folder}/README.md, then `make test-lesson {following.number}`"
     return (f"[bold green]✔ Lesson {lesson_.number:02d} complete[/]: all {passed} tests pass.\n"
             f"[bold]Next:[/] {then}")
 
@@ -223,3 +229,26 @@ def render_broken_run(lesson_: Lesson, run: Run, console: Console) -> None:
     console.print(escape(tail), highlight=False)
     console.print(f"[bold]Next:[/] fix what stops the tests from loading; `make test-lesson {lesson_.number} ALL=1` "
                   "shows pytest's whole output.", highlight=False)
+
+
+def focused_run(lesson_: Lesson, impl: Path, exercise: str = "", console: Console | None = None) -> int:
+    """Run lesson `lesson_`'s tests (only `exercise`'s, if given) and print the focused report.
+
+    A whole-lesson run also stores its results for `make progress` (course/results.py).
+    Returns 0 once the report is shown: failing tests are the learner's news, not an error.
+    """
+    from course import results
+    from course.runner import run_pytest
+
+    console = console or Console(width=min(Console().width, WIDTH))
+    key = results.fingerprint(lesson_, impl)  # before the run: a save during it makes the result stale
+    only = [f"--exercise={exercise}"] if exercise else []
+    with console.status(f"running lesson {lesson_.number}'s tests on {impl.name}/..."):
+        run = run_pytest([lesson_], impl, extra=only)
+    if not run.records:
+        render_broken_run(lesson_, run, console)
+        return 1
+    if not exercise:
+        results.store(lesson_, impl, key, run.records)
+    render_report(lesson_, run, impl, console, exercise or None)
+    return 0

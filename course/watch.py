@@ -1,4 +1,5 @@
-"""`make watch`: re-run the current lesson's tests whenever a file under IMPL changes.
+"""`make watch`: re-run the current lesson's tests whenever a file under IMPL changes,
+and show the focused report (course/report.py) on a cleared screen.
 
 Polls the modification times of the files under IMPL (default lessons/) every half
 second: no dependency, works the same on Linux and macOS. The current lesson is the
@@ -8,12 +9,10 @@ one given (`make watch 3`), else the lesson of the file saved last.
 from __future__ import annotations
 
 import os
-import subprocess
 import time
 from pathlib import Path
 
-from course.lessons import LESSON_FOLDERS, ROOT, Lesson, lesson
-from course.runner import pytest_command
+from course.lessons import LESSON_FOLDERS, Lesson, lesson
 
 INTERVAL = 0.5  # seconds between two looks: quick enough to feel immediate, cheap enough to forget
 FOLDER_TO_LESSON = {folder: number for number, (folder, _) in LESSON_FOLDERS.items()}
@@ -66,10 +65,10 @@ def look(before: dict[Path, float], impl: Path, fixed: Lesson | None) -> tuple[d
 
 
 def run_lesson(lesson_: Lesson, impl: Path) -> int:
+    from course.report import focused_run
     print("\033[2J\033[H", end="")  # clear the terminal, so only this run's result shows
-    print(f"lesson {lesson_.number} · {time.strftime('%H:%M:%S')} · watching {impl} (Ctrl-C to stop)\n", flush=True)
-    command = pytest_command([lesson_], impl, extra=["--no-header", "-q"])
-    return subprocess.run(command, cwd=ROOT).returncode
+    print(f"lesson {lesson_.number} · {time.strftime('%H:%M:%S')} · watching {impl} (Ctrl-C to stop)", flush=True)
+    return focused_run(lesson_, impl)
 
 
 def watch(impl: Path, number: str | None = None, interval: float = INTERVAL) -> int:

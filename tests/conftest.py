@@ -7,7 +7,9 @@
   because the progress table and the grader count exercises by it.
 - A stub's `NotImplementedError` and a time-out are rewritten into one line a
   learner can act on, instead of a traceback into the harness.
-- `--exercise 3.4` (comma-separated ids allowed) runs only those exercises' tests.
+- `--exercise 3.4` (comma-separated ids allowed) runs only those exercises' tests;
+  `--first NODEID` runs that test first (the mistake check tries the test that
+  caught a mistake last time first).
 - `--report-json FILE` writes each test's outcome, exercise, message and the frames
   of the learner's code it failed in, which the focused report (`make test-lesson`),
   `make progress`, `make grade` and the self-check read.
@@ -43,6 +45,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--impl", default="lessons", help="folder laid out like lessons/ to test (default: lessons)")
     group.addoption("--report-json", default=None, help="write each test's outcome and exercise to this file")
     group.addoption("--exercise", default="", help="run only these exercises' tests, e.g. 3.4 or 3.3,3.4")
+    group.addoption("--first", default="", help="run this test (a node id) before the others")
 
 
 @pytest.fixture(scope="session")
@@ -110,6 +113,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     unmarked = [item.nodeid for item in items if item.get_closest_marker("exercise") is None]
     if unmarked:
         raise pytest.UsageError("tests without @pytest.mark.exercise(...):\n  " + "\n  ".join(unmarked))
+    first = config.getoption("--first")
+    items.sort(key=lambda item: item.nodeid != first)  # stable: the others keep their order
     wanted = {ex.strip() for ex in config.getoption("--exercise").split(",") if ex.strip()}
     if wanted:
         deselected = [item for item in items if exercise_of(item) not in wanted]

@@ -91,3 +91,14 @@ def class_folder(tmp_path: Path) -> Path:
     reference_copy(folder / "eli", DEAF_LOOP)
     (folder / ".git").mkdir()  # hidden folders are not learners
     return folder
+
+
+@pytest.fixture(autouse=True)
+def own_results_store(tmp_path, monkeypatch) -> Path:
+    """Stored test results (course/results.py) go to a scratch folder, in this process and
+    in the commands a test runs, never to the repository's .course/."""
+    from course import results
+    folder = tmp_path / "results"
+    monkeypatch.setattr(results, "STORE", folder)
+    monkeypatch.setenv("COURSE_RESULTS_DIR", str(folder))
+    return folder

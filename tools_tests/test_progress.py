@@ -20,14 +20,6 @@ pytestmark = pytest.mark.timeout(60)
 
 
 @pytest.fixture
-def store(tmp_path, monkeypatch) -> Path:
-    folder = tmp_path / "results"
-    monkeypatch.setattr(results, "STORE", folder)
-    monkeypatch.setenv("COURSE_RESULTS_DIR", str(folder))
-    return folder
-
-
-@pytest.fixture
 def whole_course_stubs(tmp_path) -> Path:
     folder = tmp_path / "course"
     write_stubs(folder, built_lessons())
@@ -53,7 +45,7 @@ def put_solution(impl: Path, number: int) -> None:
     shutil.copytree(SOLUTIONS_DIR / lesson(number).folder, folder, ignore=shutil.ignore_patterns("__pycache__"))
 
 
-def test_results_are_reused_until_a_learner_file_changes(store, stubs_impl):
+def test_results_are_reused_until_a_learner_file_changes(own_results_store, stubs_impl):
     lesson_1 = lesson(1)
     first, stale = results.results([lesson_1], stubs_impl)
     assert stale == [lesson_1] and len(first[1]) > 0, "nothing stored yet: the lesson runs"
@@ -97,7 +89,7 @@ def test_untouched_course_starts_at_lesson_1(whole_course_stubs):
     assert current_lesson(rows, whole_course_stubs) == lesson(1)
 
 
-def test_progress_from_stored_results_is_one_screen_ending_in_next(store, whole_course_stubs):
+def test_progress_from_stored_results_is_one_screen_ending_in_next(own_results_store, whole_course_stubs):
     put_solution(whole_course_stubs, 1)
     finished = {1}
     by_lesson: dict[int, list[TestRecord]] = {}

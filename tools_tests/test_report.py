@@ -48,12 +48,6 @@ def assert_fits(lines: list[str], most: int, impl: Path) -> None:
     assert not wide, f"lines wider than {WIDTH} columns:\n" + "\n".join(wide)
 
 
-@pytest.fixture(autouse=True)
-def own_results_store(tmp_path, monkeypatch):
-    """The course's stored results go to a scratch folder, not the repository's .course/."""
-    monkeypatch.setenv("COURSE_RESULTS_DIR", str(tmp_path / "results"))
-
-
 def test_untouched_stubs_give_one_row_per_exercise_and_the_first_todo(stubs_impl):
     result = run_test_lesson(stubs_impl)
     lines = screen(result)

@@ -28,7 +28,7 @@ import pytest
 
 from course.lessons import lesson, resolve_impl
 from tests import harness
-from tests.harness import (learner_frames, load_module, open_fds, running_asgi_server, shown_path,
+from tests.harness import (STUCK, learner_frames, load_module, open_fds, running_asgi_server, shown_path,
                            traceback_of, where_stuck)
 
 TIMEOUT_HINT = (
@@ -178,8 +178,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         HUNG.setdefault(report.exercise, item.name)
     else:
         report.course_detail["message"] = failure_message(call.excinfo)
-        if "Your code was here when it was stopped" in report.course_detail["message"]:
-            report.course_detail["frames"] = []  # within() already said where
+        if report.course_detail["message"].startswith(STUCK):  # within() stopped it, and said where
+            report.course_detail["frames"] = []
+            HUNG.setdefault(report.exercise, item.name)
 
 
 def failure_message(excinfo: pytest.ExceptionInfo) -> str:

@@ -284,6 +284,9 @@ class RawHttpClient:
         self.close()
 
 
+STUCK = "still running after"  # how within()'s failure begins; tests/conftest.py looks for it
+
+
 class _Stuck(BaseException):
     """Raised by within()'s alarm. A BaseException, so code under test that catches
     Exception (a loop guarding its callbacks) cannot swallow it."""
@@ -321,7 +324,7 @@ def within(seconds: float, if_stuck: str, every: float = 0.5):
             yield
         except _Stuck:
             signal.setitimer(signal.ITIMER_REAL, 0)  # before building the message: no alarm inside it
-            pytest.fail(f"still running after {seconds} s. {if_stuck}{where[0] if where else ''}", pytrace=False)
+            pytest.fail(f"{STUCK} {seconds} s. {if_stuck}{where[0] if where else ''}", pytrace=False)
         finally:
             signal.setitimer(signal.ITIMER_REAL, 0)
             signal.signal(signal.SIGALRM, previous_handler)

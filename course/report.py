@@ -34,13 +34,15 @@ MAX_MESSAGE_LINES = 14  # of one failure's message, before it is cut
 DETAIL_BUDGET = 36  # lines for all failures together: the first one is always shown whole
 
 
-def fold(text: str, indent: int, width: int, hanging: int = 2) -> list[str]:
-    """Each line of `text` folded to `width`, keeping its own indentation; continuations
-    are indented `hanging` more spaces, so a folded bytes literal still reads as one.
-    A path is never cut (it is copied as a whole); any other overlong word is."""
+def fold(text: str, indent: int, width: int) -> list[str]:
+    """Each line of `text` folded to `width`, keeping its own indentation. The folds of an
+    indented line (a wire report's "the server sent: b'...'") hang two spaces further, so a
+    folded bytes literal still reads as one; prose folds flush. A path is never cut (it is
+    copied whole); any other overlong word is."""
     lines = []
     for line in text.splitlines() or [""]:
         own = len(line) - len(line.lstrip(" "))
+        hanging = 2 if own else 0
         prefix = " " * (indent + own)
         room = max(20, width - len(prefix) - hanging)
         words = [piece for word in line.split(" ") if word
@@ -126,7 +128,7 @@ STUB_EXERCISE = re.compile(r"Exercise (\d+\.\d+):")
 
 def not_started_lines(row: ExerciseStatus, records: list[TestRecord], impl: Path, width: int) -> list[str]:
     lines = [f"[bold]{MARKS[NOT_STARTED]} Exercise {row.id}[/] is not started:"]
-    lines += [escape(line) for line in fold(row.sentence, 2, width, hanging=0)]
+    lines += [escape(line) for line in fold(row.sentence, 2, width)]
     where = todo_location(impl, row.lesson, row.id)
     if where:  # the path alone on its line: a long one may run past the edge, but stays whole to copy
         lines += [f"  Write it where `{TODO.format(id=row.id)}` is:", f"    [bold]{escape(where)}[/]"]
@@ -140,7 +142,7 @@ def failing_lines(row: ExerciseStatus, records: list[TestRecord], lesson_: Lesso
     failures = [r for r in records if r.outcome == "failed" and not r.message.startswith(NOT_RUN)]
     not_run = sum(r.outcome == "failed" and r.message.startswith(NOT_RUN) for r in records)
     lines = [f"[bold red]✘ Exercise {row.id}[/]: {row.passed} of {row.total} tests pass."]
-    lines += [f"[dim]{escape(line)}[/]" for line in fold(row.sentence, 2, width, hanging=0)]
+    lines += [f"[dim]{escape(line)}[/]" for line in fold(row.sentence, 2, width)]
     all_command = f"make test-lesson {lesson_.number} EX={row.id} ALL=1"
     lines.append(f"  [dim]Only this exercise's tests: `make test-lesson {lesson_.number} EX={row.id}`.[/]")
     shown_failures = 0

@@ -70,6 +70,14 @@ def clock_hint(clock: FakeClock) -> str:
     return ""
 
 
+def nobody_woke_hint(log: list) -> str:
+    """Said first when no sleeper woke at all: the order of the heap is not the problem then."""
+    if log:
+        return ""
+    return ("No sleeper woke up at all, so the order is not the problem yet: when a timer is due, "
+            "pop it off self.timers and put its task on self.ready, so run() steps it again. ")
+
+
 def sleeper(sched, clock, log, name, seconds, result=None):
     """A task: sleeps (yields the lesson's Sleep request), notes (name, seconds since START), returns `result`."""
     yield sched.Sleep(seconds)
@@ -298,7 +306,7 @@ def test_timers_wake_by_deadline_not_in_the_order_they_slept(sched, fake_clock):
     expected = [("half", 0.5), ("one", 1.0), ("two", 2.0), ("three", 3.0)]
     assert log == expected, (
         f"expected the sleepers to wake (name, seconds after the start) as {expected}, got {log}. "
-        "a task sleeping s seconds is due at clock() + s; keep the timers in a heap ordered by deadline "
+        + nobody_woke_hint(log) + "A task sleeping s seconds is due at clock() + s; keep the timers in a heap ordered by deadline "
         "(heapq), not in a FIFO queue" + clock_hint(fake_clock))
 
 
@@ -324,7 +332,7 @@ def test_equal_deadlines_wake_in_the_order_they_slept(sched, fake_clock):
                     "(deadline, sequence, task)", pytrace=False)
     assert log == list("edcba"), (
         f"five tasks went to sleep for 1 s at the same fake moment in the order e, d, c, b, a; they must "
-        f"wake in that order, got {log}: put a sequence number that counts sleeps (not the task id) between "
+        f"wake in that order, got {log}. " + nobody_woke_hint(log) + "Put a sequence number that counts sleeps (not the task id) between "
         "the deadline and the task in each heap entry, (deadline, sequence, task)")
 
 
@@ -338,8 +346,8 @@ def test_sleeping_tasks_overlap_on_the_fake_clock(sched, fake_clock):
     finished_after = fake_clock.time - START
     assert len(log) == 100 and finished_after == 1.0, (
         f"100 tasks that each sleep 1 s at the same moment must all be done 1 s later, "
-        f"but {len(log)} finished after {finished_after} s of (fake) time: "
-        "sleeping tasks wait together on the heap; pause only until the earliest deadline, "
+        f"but {len(log)} finished after {finished_after} s of (fake) time. " + nobody_woke_hint(log) +
+        "Sleeping tasks wait together on the heap; pause only until the earliest deadline, "
         "and never pause while a task is ready" + clock_hint(fake_clock))
 
 

@@ -51,3 +51,11 @@ def test_watch_without_any_lesson_says_what_to_do(tmp_path):
     result = subprocess.run([sys.executable, "-m", "course", "watch", "--impl", str(tmp_path)], cwd=ROOT,
                             capture_output=True, text=True, timeout=30)
     assert result.returncode == 1 and "make watch 1" in result.stdout, result.stdout + result.stderr
+
+
+def test_each_run_clears_the_screen_and_shows_the_focused_report(stubs_impl, capsys):
+    from course.watch import run_lesson
+    run_lesson(lesson(1), stubs_impl)
+    shown = capsys.readouterr().out
+    assert shown.startswith("\033[2J\033[H"), "each run starts on a cleared screen"
+    assert "Exercise 1.1 is not started" in shown and shown.rstrip().splitlines()[-1].startswith("Next:"), shown

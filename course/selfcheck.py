@@ -14,6 +14,8 @@ import argparse
 import subprocess
 import sys
 import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from course.lessons import ROOT, SOLUTIONS_DIR, Lesson, built_lessons, lesson
@@ -22,25 +24,39 @@ from course.runner import pytest_command, run_tests
 from course.stubs import drift, write_stubs
 
 
-def check_solutions(lessons: list[Lesson]) -> bool:
-    print(f"== 2. the tests of {len(lessons)} lesson(s) against solutions/", flush=True)
+def check_solutions(lessons: list[Lesson]) -> tuple[bool, list[str]]:
+    said = [f"== 2. the tests of {len(lessons)} lesson(s) against solutions/"]
     command = pytest_command(lessons, SOLUTIONS_DIR, extra=["-q", "--no-header"])
-    return subprocess.run(command, cwd=ROOT).returncode == 0
+    completed = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+    said.append((completed.stdout + completed.stderr).rstrip())
+    return completed.returncode == 0, said
 
 
-def check_stubs(lessons: list[Lesson]) -> bool:
-    print("== 3. the same tests against the pristine stubs (every one must fail)", flush=True)
+def check_stubs(lessons: list[Lesson]) -> tuple[bool, list[str]]:
+    said = ["== 3. the same tests against the pristine stubs (every one must fail)"]
     with tempfile.TemporaryDirectory(prefix="pristine-stubs-") as scratch:
         write_stubs(Path(scratch), lessons)
         _, records = run_tests(lessons, Path(scratch))
     survivors = [r for r in records if r.outcome == "passed"]
     skipped = [r for r in records if r.outcome == "skipped"]
     for record in survivors:
-        print(f"   PASSED ON A STUB (this test checks nothing): {record.nodeid}")
+        said.append(f"   PASSED ON A STUB (this test checks nothing): {record.nodeid}")
     failed = len(records) - len(survivors) - len(skipped)
-    print(f"   {failed} of {len(records)} tests failed on the stubs"
-          + (f", {len(skipped)} skipped on this platform" if skipped else ""))
-    return bool(records) and not survivors
+    said.append(f"   {failed} of {len(records)} tests failed on the stubs"
+                + (f", {len(skipped)} skipped on this platform" if skipped else ""))
+    return bool(records) and not survivors, said
+
+
+def solutions_and_stubs(lessons: list[Lesson]) -> tuple[bool, bool]:
+    """Steps 2 and 3 side by side: two pytest processes, one per core. Each prints when
+    both are done, so their reports never interleave. (The suite is built to pass with
+    another run beside it: CI machines are shared.)"""
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        solutions = pool.submit(check_solutions, lessons)
+        stubs = pool.submit(check_stubs, lessons)
+        (solutions_ok, solutions_said), (stubs_ok, stubs_said) = solutions.result(), stubs.result()
+    print("\n".join(solutions_said + stubs_said), flush=True)
+    return solutions_ok, stubs_ok
 
 
 def check_mutants(lessons: list[Lesson]) -> bool:
@@ -68,19 +84,29 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     lessons = [lesson(args.lesson)] if args.lesson else built_lessons()
 
+    started = time.monotonic()
     print("== 1. stubs generated from the solutions match lessons/", flush=True)
     problems = drift(lessons)
     for problem in problems:
         print(f"   stub drift: {problem}")
-    steps = {"no stub drift": not problems,
-             "solutions pass": check_solutions(lessons),
-             "stubs fail": check_stubs(lessons),
-             "mistakes caught": check_mutants(lessons)}
+    seconds: dict[str, float] = {}
+    clock = time.monotonic()
+    solutions_ok, stubs_ok = solutions_and_stubs(lessons)
+    seconds["solutions pass"] = seconds["stubs fail"] = time.monotonic() - clock
+    clock = time.monotonic()
+    mutants_ok = check_mutants(lessons)
+    seconds["mistakes caught"] = time.monotonic() - clock
+    steps = {"no stub drift": not problems, "solutions pass": solutions_ok, "stubs fail": stubs_ok,
+             "mistakes caught": mutants_ok}
     if not args.lesson:  # the tools are checked once, with the whole course
+        clock = time.monotonic()
         steps["tools work"] = check_tools()
+        seconds["tools work"] = time.monotonic() - clock
     print()
     for step, ok in steps.items():
-        print(f"   {'ok  ' if ok else 'FAIL'} {step}")
+        took = f" ({seconds[step]:.0f} s)" if step in seconds else ""
+        print(f"   {'ok  ' if ok else 'FAIL'} {step}{took}")
+    print(f"   total {time.monotonic() - started:.0f} s (steps 2 and 3 run side by side)")
     if problems:
         print("   Stubs drifted: run `make stubs` and commit lessons/ with solutions/.")
     return 0 if all(steps.values()) else 1

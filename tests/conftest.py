@@ -200,7 +200,23 @@ def failure_message(excinfo: pytest.ExceptionInfo) -> str:
             return "\n".join(text.splitlines()[:6])
         own = text.split("\nassert ")[0]
         return own
-    return excinfo.exconly()
+    return excinfo.exconly() + raised_inside(error)
+
+
+def raised_inside(error: BaseException) -> str:
+    """Where a library (httptools, the standard library) raised on the learner's behalf,
+    said in one line: the learner's own call comes with the report's "your code" lines."""
+    stack, tb = [], error.__traceback__
+    while tb is not None:
+        stack.append(tb.tb_frame)
+        tb = tb.tb_next
+    if not stack or harness.in_impl(stack[-1].f_code.co_filename):
+        return ""  # raised by the learner's own code
+    if not any(harness.in_impl(frame.f_code.co_filename) for frame in stack):
+        return ""  # the learner's code was not on the way: the test's own error
+    library = stack[-1].f_globals.get("__name__", "a library").split(".")[0]
+    return (f"\n{library} raised it, in a call your code made (the last line of yours below): "
+            "check what your code passed to it.")
 
 
 def _test_line(item: pytest.Item, call: pytest.CallInfo) -> str:

@@ -30,7 +30,9 @@ from course.runner import Run, TestRecord
 
 NOT_RUN = "not run:"  # tests/conftest.py's message for the tests after a hang
 MAX_FAILURES = 3  # the first failures of the exercise; the rest are one option away
-MAX_MESSAGE_LINES = 14  # of one failure's message, before it is cut
+MAX_MESSAGE_LINES = 16  # of one failure's message, before it is cut
+PATH = re.compile(r"[\w.~-]*/[\w./~-]+(:\d+)?[,.]?")  # lessons/x/fetch.py:48, never cut
+MAX_FOLDS = 5  # of one line of it (bytes on the wire): its hint and reproduce lines come after
 DETAIL_BUDGET = 36  # lines for all failures together: the first one is always shown whole
 
 
@@ -46,11 +48,14 @@ def fold(text: str, indent: int, width: int) -> list[str]:
         prefix = " " * (indent + own)
         room = max(20, width - len(prefix) - hanging)
         words = [piece for word in line.split(" ") if word
-                 for piece in ([word] if "/" in word or len(word) <= room
+                 for piece in ([word] if PATH.fullmatch(word) or len(word) <= room
                                else [word[i:i + room] for i in range(0, len(word), room)])]
-        lines += textwrap.wrap(" ".join(words), width=width, initial_indent=prefix,
+        folded = textwrap.wrap(" ".join(words), width=width, initial_indent=prefix,
                                subsequent_indent=prefix + " " * hanging, break_on_hyphens=False,
                                break_long_words=False) or [""]
+        if len(folded) > MAX_FOLDS:  # a long bytes dump: keep its start, and the lines after it
+            folded = folded[:MAX_FOLDS - 1] + [f"{prefix}{' ' * hanging}… ({len(folded) - MAX_FOLDS + 1} more lines)"]
+        lines += folded
     return lines
 
 
@@ -67,7 +72,7 @@ def test_name(record: TestRecord) -> str:
 def failure_lines(record: TestRecord, same: list[TestRecord], width: int, all_command: str) -> list[str]:
     """One failure: the test, its message, the learner's lines it failed in, the test's line."""
     lines = [f"  [bold]{escape(test_name(record))}[/]"]
-    message = fold(record.message.strip(), 4, width)
+    message = fold(record.message.strip("\n").rstrip(), 4, width)
     more = f"(cut here: `{all_command}` shows it whole)"
     lines += [escape(line) for line in shorten(message, MAX_MESSAGE_LINES, more)]
     for frame in record.frames[-2:]:

@@ -82,9 +82,14 @@ def watched_loop(aio):
 
 
 def run_until(loop, awaitable, seconds: float = 5.0, if_stuck: str = ""):
-    """loop.run_until_complete(awaitable) under a time limit."""
+    """loop.run_until_complete(awaitable) under a time limit (on a virtual clock, a
+    loop left with nothing that could wake it fails at once)."""
     with within(seconds, "Your loop never finished. " + if_stuck):
-        return loop.run_until_complete(awaitable)
+        try:
+            return loop.run_until_complete(awaitable)
+        except Deadlock as error:
+            deadlock = error  # fail outside the except: no "during handling" chain
+    pytest.fail(f"Your loop never finished: {deadlock}. {if_stuck}", pytrace=False)
 
 
 def run_forever(loop, seconds: float = 5.0, if_stuck: str = "") -> None:
@@ -103,6 +108,17 @@ def registered(selector) -> list:
     return [(key.fd, key.events) for key in selector.get_map().values()]
 
 
+def describe_outcome(task) -> str:
+    """How a Task ended, in words: 'returned 1', 'raised KeyError', 'was cancelled', 'is still running'."""
+    if not task.done():
+        return "is still running"
+    if task.cancelled():
+        return "was cancelled"
+    if task.exception() is not None:
+        return f"raised {type(task.exception()).__name__}"
+    return f"returned {task.result()!r}"
+
+
 async def sleepy(aio, delay: float, value, log: list | None = None):
     await aio.sleep(delay)
     if log is not None:
@@ -110,9 +126,9 @@ async def sleepy(aio, delay: float, value, log: list | None = None):
     return value
 
 
-async def failing(aio, delay: float = 0):
+async def failing(aio, delay: float = 0, error: Exception | None = None):
     await aio.sleep(delay)
-    raise ValueError("this task fails on purpose")
+    raise error if error is not None else ValueError("this task fails on purpose")
 
 
 # --- 6.1 The loop: callbacks and timers ------------------------------------------------
@@ -516,10 +532,7 @@ def test_sleep_waits_by_the_loops_clock_and_returns_its_result(aio, virtual_loop
         value = await aio.sleep(0.75, "slept")
         return value, loop.time()
 
-    try:
-        got = run_until(loop, main())
-    except Deadlock as error:
-        pytest.fail(f"{error}: sleep() must schedule a timer (call_later) that resolves its Future.", pytrace=False)
+    got = run_until(loop, main(), if_stuck="sleep() must schedule a timer (call_later) that resolves its Future.")
     assert got == ("slept", 0.75), f"expected sleep(0.75, 'slept') to return 'slept' at loop time 0.75, got {got}"
 
 
@@ -575,6 +588,128 @@ def test_gather_with_return_exceptions_lists_them(aio, loop):
     got = run_until(loop, main())
     assert isinstance(got[0], ValueError) and got[1] == "fine", (
         f"expected [ValueError(...), 'fine'] with return_exceptions=True, got {got!r}")
+
+
+@pytest.mark.exercise("6.4")
+def test_gather_raises_the_exception_of_the_child_that_failed_first(aio, virtual_loop):
+    loop = virtual_loop
+
+    async def main():
+        late = loop.create_task(failing(aio, 0.5, KeyError("late")))
+        early = loop.create_task(failing(aio, 0.25, ValueError("early")))
+        try:
+            await aio.gather(late, early)
+            outcome = "no exception", loop.time()
+        except Exception as error:
+            outcome = error, loop.time()
+        await aio.sleep(1)  # past the late child's end: leave no task running
+        return outcome
+
+    got, when = run_until(loop, main(), if_stuck="gather() of two children that fail at 0.5 and 0.25 s.")
+    assert isinstance(got, ValueError) and when == 0.25, (
+        f"gather() raised {got!r} at loop time {when}. Its children fail at "
+        "0.5 s (KeyError, first argument) and 0.25 s (ValueError). gather() "
+        "raises the first failure *in time*, when it happens: set the outer "
+        "Future's exception in the child's done-callback, not once all are done.")
+
+
+@pytest.mark.exercise("6.4")
+def test_gather_leaves_the_other_children_running_when_one_fails(aio, virtual_loop):
+    loop = virtual_loop
+
+    async def main():
+        early = loop.create_task(failing(aio, 0.25, ValueError("early")))
+        late = loop.create_task(failing(aio, 0.5, KeyError("late")))
+        slow = loop.create_task(sleepy(aio, 0.75, "slow"))
+        try:
+            await aio.gather(early, late, slow)
+        except ValueError:
+            pass
+        await aio.sleep(1)  # past the siblings' ends
+        return late, slow
+
+    late, slow = run_until(loop, main(), if_stuck="gather() of children ending at 0.25, 0.5 and 0.75 s.")
+    outcomes = {name: describe_outcome(task) for name, task in [("late", late), ("slow", slow)]}
+    assert outcomes == {"late": "raised KeyError", "slow": "returned 'slow'"}, (
+        f"after one child of gather() failed, its siblings ended so: {outcomes}. "
+        "Expected the one failing later to raise its KeyError and the slow one "
+        "to return 'slow': gather() does not cancel the siblings of a failed "
+        "child (asyncio's neither; a TaskGroup would).")
+
+
+READ_A_CANCELLED_CHILD = (
+    "Did gather() call exception() or result() on the cancelled child? Both "
+    "raise CancelledError (in a done-callback, the loop only logs it): check "
+    "child.cancelled() first.")
+
+
+@pytest.mark.exercise("6.4")
+def test_a_childs_cancellation_makes_gather_raise_cancelled_error(aio, virtual_loop):
+    loop = virtual_loop
+
+    async def main():
+        doomed = loop.create_task(sleepy(aio, 60, "never"))
+        sibling = loop.create_task(sleepy(aio, 0.75, "sibling"))
+        loop.call_later(0.25, doomed.cancel)
+        try:
+            outcome = f"returned {await aio.gather(doomed, sibling)!r}", loop.time()
+        except aio.CancelledError:
+            outcome = "CancelledError", loop.time()
+        await aio.sleep(1)  # past the sibling's end: leave no task running
+        return outcome
+
+    got, when = run_until(loop, main(), if_stuck="gather() of two children, one cancelled at 0.25 s. "
+                          + READ_A_CANCELLED_CHILD)
+    assert (got, when) == ("CancelledError", 0.25), (
+        f"a child of gather() was cancelled at 0.25 s; the awaiting coroutine "
+        f"got {got} at loop time {when}. Expected CancelledError at 0.25, as "
+        "asyncio does: a cancelled child ends gather() like a failed one.")
+
+
+@pytest.mark.exercise("6.4")
+@pytest.mark.parametrize("return_exceptions", [
+    pytest.param(False, id="raising"),
+    pytest.param(True, id="return-exceptions"),
+])
+def test_a_childs_cancellation_leaves_its_siblings_running(aio, virtual_loop, return_exceptions):
+    loop = virtual_loop
+
+    async def main():
+        doomed = loop.create_task(sleepy(aio, 60, "never"))
+        sibling = loop.create_task(sleepy(aio, 0.75, "sibling"))
+        loop.call_later(0.25, doomed.cancel)
+        try:
+            await aio.gather(doomed, sibling, return_exceptions=return_exceptions)
+        except aio.CancelledError:
+            pass
+        await aio.sleep(1)  # past the sibling's end
+        return sibling
+
+    sibling = run_until(loop, main(), if_stuck="gather() of two children, one cancelled at 0.25 s. "
+                        + READ_A_CANCELLED_CHILD)
+    assert describe_outcome(sibling) == "returned 'sibling'", (
+        f"one child of gather() was cancelled; its sibling {describe_outcome(sibling)}, "
+        "expected it to return 'sibling'. A child's cancellation is not "
+        "gather()'s: cancel the children only when the outer Future itself was "
+        "cancelled (outer.cancelled()), not whenever CancelledError comes out.")
+
+
+@pytest.mark.exercise("6.4")
+def test_gather_with_return_exceptions_lists_a_cancelled_child_as_cancelled_error(aio, virtual_loop):
+    loop = virtual_loop
+
+    async def main():
+        doomed = loop.create_task(sleepy(aio, 60, "never"))
+        loop.call_later(0.25, doomed.cancel)
+        got = await aio.gather(doomed, sleepy(aio, 0.75, "sibling"), return_exceptions=True)
+        return got, loop.time()
+
+    got, when = run_until(loop, main(), if_stuck="gather(return_exceptions=True) of two children, one "
+                          "cancelled at 0.25 s. " + READ_A_CANCELLED_CHILD)
+    assert (len(got), when) == (2, 0.75) and isinstance(got[0], aio.CancelledError) and got[1] == "sibling", (
+        f"gather(return_exceptions=True) gave {got!r} at loop time {when}; "
+        "expected [CancelledError(), 'sibling'] at 0.75: a cancelled child is "
+        "listed as a CancelledError instance, and gather() waits for the rest.")
 
 
 @pytest.mark.exercise("6.4")

@@ -915,10 +915,27 @@ def _set_result_unless_done(future: Future, result: Any) -> None:
 
 
 async def gather(*aws: Awaitable, return_exceptions: bool = False) -> list:
-    """Run the awaitables concurrently; their results in argument order (not the order
-    they finished). The first exception propagates (the others keep running), unless
-    return_exceptions=True puts exceptions in the list. Cancelling the Task awaiting
-    gather() cancels every child."""
+    """Run the awaitables concurrently; return their results in argument order (not
+    the order they finished). What happens when something goes wrong is asyncio's
+    contract (`asyncio.gather`, Python 3.11):
+
+    * A child raises. Without return_exceptions, gather() raises that exception at
+      once, and if several children fail, the one that failed *first in time* wins
+      (not the first in argument order). The other children are not cancelled:
+      they keep running, and what they raise later is not raised again. With
+      return_exceptions=True the exception takes the child's place in the list,
+      and gather() returns when every child is done.
+    * A child is cancelled (someone called its cancel()). That is the child's
+      cancellation, not gather()'s: its siblings keep running. Without
+      return_exceptions, gather() raises CancelledError at once (a Task that lets
+      it through ends cancelled); with return_exceptions=True a CancelledError
+      takes the child's place in the list.
+    * The Task awaiting gather() is cancelled: gather() cancels every child that
+      is still running, and raises CancelledError.
+
+    One difference on purpose: asyncio's gather() returns a Future at once and its
+    children start straight away; this one is a coroutine, so nothing starts until
+    it is awaited (or wrapped in a Task)."""
     # EXERCISE 6.4: ensure_future each; resolve an outer Future when the last child is done (or at the first error); results in argument order; cancel the children if we are cancelled.
     loop = get_running_loop()
     children = [ensure_future(aw, loop=loop) for aw in aws]
@@ -928,10 +945,10 @@ async def gather(*aws: Awaitable, return_exceptions: bool = False) -> list:
     def child_done(child: Future) -> None:
         nonlocal pending
         pending -= 1
-        if outer.done():
+        if outer.done():  # a child failed before this one: the first failure in time won
             return
         if not return_exceptions:
-            if child.cancelled():
+            if child.cancelled():  # first: exception() of a cancelled Future raises
                 outer.set_exception(CancelledError())
                 return
             if child.exception() is not None:

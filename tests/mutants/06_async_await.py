@@ -104,3 +104,47 @@ MUTANTS = {
          "        self._step()\n        # END EXERCISE\n\n    def get_name"),
     ],
 }
+
+GATHER_FAILURE = (
+    "            if child.exception() is not None:\n"
+    "                outer.set_exception(child.exception())\n"
+    "                return\n")
+GATHER_CANCELLED = (
+    "            if child.cancelled():  # first: exception() of a cancelled Future raises\n"
+    "                outer.set_exception(CancelledError())\n"
+    "                return\n")
+
+MUTANTS.update({
+    "gather raises once every child is done, the first failure in argument order": [
+        (GATHER_FAILURE, ""),
+        (GATHER_DONE,
+         "            failures = [each.exception() for each in children\n"
+         "                        if not each.cancelled() and each.exception() is not None]\n"
+         "            if failures and not return_exceptions:\n"
+         "                outer.set_exception(failures[0])\n"
+         "                return\n" + GATHER_DONE),
+    ],
+    "gather cancels the siblings of a failed child": [
+        (GATHER_FAILURE,
+         "            if child.exception() is not None:\n"
+         "                outer.set_exception(child.exception())\n"
+         "                for sibling in children:\n"
+         "                    sibling.cancel()\n"
+         "                return\n"),
+    ],
+    "a cancelled child: gather reads its exception(), which raises": [(GATHER_CANCELLED, "")],
+    "a child's cancellation cancels its siblings": [
+        ("        if outer.cancelled():  # we were cancelled", "        if True:  # we were cancelled"),
+    ],
+    "return_exceptions: a cancelled child still makes gather raise": [
+        (GATHER_CANCELLED, ""),
+        ("        if not return_exceptions:\n",
+         "        if child.cancelled():\n"
+         "            outer.set_exception(CancelledError())\n"
+         "            return\n"
+         "        if not return_exceptions:\n"),
+    ],
+    "return_exceptions: the list reads a cancelled child's exception(), which raises": [
+        ("    if child.cancelled():\n        return CancelledError()\n", ""),
+    ],
+})

@@ -20,6 +20,7 @@ import logging
 import selectors
 import socket
 import time
+import types
 
 import pytest
 
@@ -483,6 +484,66 @@ def test_an_exception_reaches_the_task_that_awaits(aio, loop, awaited):
 def test_run_until_complete_raises_the_coroutines_exception(aio, loop):
     with pytest.raises(ValueError, match="on purpose"):
         run_until(loop, failing(aio), if_stuck="A coroutine that raises at once.")
+
+
+@types.coroutine
+def hand_to_the_task(value):
+    """An awaitable that yields `value` itself up to the Task, as no await of a Future does."""
+    return (yield value)
+
+
+BAD_YIELD_HINT = (
+    "The coroutine yielded neither a Future nor None. Task._park must answer "
+    "that with a RuntimeError naming the value, thrown into the coroutine at "
+    "its next step (call_soon(self._step, error)), as asyncio does: never "
+    "raise it in _park (the loop only logs it, and the Task waits forever).")
+
+
+@pytest.mark.exercise("6.3")
+@pytest.mark.parametrize("yielded", [
+    pytest.param(42, id="a-number"),
+    pytest.param(("sock", selectors.EVENT_READ), id="a-lesson-04-request"),
+    pytest.param("a string", id="a-string"),
+])
+def test_a_task_whose_coroutine_yields_a_non_future_fails_with_runtime_error(aio, virtual_loop, yielded):
+    loop = virtual_loop
+
+    async def confused():
+        return await hand_to_the_task(yielded)
+
+    task = loop.create_task(confused())
+    try:
+        got = run_until(loop, task, seconds=3, if_stuck=BAD_YIELD_HINT)
+    except RuntimeError as error:
+        assert repr(yielded) in str(error), (
+            f"the task failed with {error!r}; name what the coroutine yielded "
+            f"({yielded!r}) in the message, as asyncio does ('Task got bad "
+            "yield: 42'), so the learner can find the wrong await.")
+        return
+    pytest.fail(f"a coroutine yielded {yielded!r} to its Task, and the task ended "
+                f"with {got!r}. " + BAD_YIELD_HINT, pytrace=False)
+
+
+@pytest.mark.exercise("6.3")
+def test_the_error_for_a_bad_yield_is_raised_inside_the_coroutine(aio, virtual_loop):
+    loop = virtual_loop
+
+    async def careful():
+        try:
+            await hand_to_the_task(42)
+        except RuntimeError:
+            return "caught at the yield"
+        return "resumed without an error"
+
+    try:
+        got = run_until(loop, careful(), seconds=3, if_stuck=BAD_YIELD_HINT)
+    except RuntimeError as error:
+        got = f"a failed task ({error!r}) whose coroutine never saw the error"
+    assert got == "caught at the yield", (
+        f"a coroutine yielded 42 and wraps that await in try/except "
+        f"RuntimeError; the result was {got!r}. Throw the RuntimeError into "
+        "the coroutine (the next _step(error) does coro.throw), so its except "
+        "and finally blocks run; do not just fail the Task.")
 
 
 @pytest.mark.exercise("6.3")

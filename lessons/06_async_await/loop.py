@@ -232,7 +232,14 @@ _task_names = itertools.count(1)
 class Task(Future):
     """Runs a coroutine on the loop, one step per callback, and finishes with what the
     coroutine returns or raises. The first step is scheduled with call_soon: creating a
-    Task never runs any of its code."""
+    Task never runs any of its code.
+
+    What the coroutine yields to the Task (at the bottom of its chain of awaits) is a
+    Future to wait on, or None (`sleep(0)`). Anything else -- a number, lesson 04's
+    `(sock, event)`, a generator -- is a bug in the coroutine, and asyncio's answer
+    is ours: at the next step a RuntimeError that names the yielded value is thrown
+    into the coroutine, at that yield. Its except and finally blocks run; unless it
+    catches the error, the Task fails with it. (So does a Task that awaits itself.)"""
 
     def __init__(self, coro: Coroutine, *, loop: "EventLoop | None" = None, name: str | None = None) -> None:
         super().__init__(loop=loop)
@@ -267,7 +274,9 @@ class Task(Future):
 
     def _park(self, yielded: Any) -> None:
         """Wait for what the coroutine yielded: a Future (wake on its done-callback) or
-        None (a bare yield, `sleep(0)`: run again next round)."""
+        None (a bare yield, `sleep(0)`: run again next round). Anything else: step
+        again with a RuntimeError naming it, thrown into the coroutine (asyncio's
+        "Task got bad yield"), never raised here in the loop's callback."""
         # TODO: exercise 6.3
         raise NotImplementedError("Exercise 6.3: for a Future, add _wakeup as its done-callback and remember it in _fut_waiter; for None, call_soon(self._step); else throw a RuntimeError in.")
 

@@ -148,3 +148,20 @@ MUTANTS.update({
         ("    if child.cancelled():\n        return CancelledError()\n", ""),
     ],
 })
+
+BAD_YIELD = (
+    "            self._loop.call_soon(self._step, RuntimeError(\n"
+    "                f\"{self!r} got {yielded!r} from its coroutine; await a Future or sleep() instead\"))\n")
+
+MUTANTS.update({
+    "a bad yield is taken for a bare yield": [(BAD_YIELD, "            self._loop.call_soon(self._step)\n")],
+    "a bad yield raises in the loop's callback, not in the coroutine": [
+        (BAD_YIELD, "            raise RuntimeError(f\"got {yielded!r}; await a Future or sleep() instead\")\n"),
+    ],
+    "a bad yield fails the Task without telling its coroutine": [
+        (BAD_YIELD, "            Future.set_exception(self, RuntimeError(f\"got {yielded!r}: await a Future\"))\n"),
+    ],
+    "the bad-yield error does not say what was yielded": [
+        (BAD_YIELD, "            self._loop.call_soon(self._step, RuntimeError(\"bad yield\"))\n"),
+    ],
+})

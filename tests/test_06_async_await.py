@@ -514,6 +514,8 @@ def test_a_task_whose_coroutine_yields_a_non_future_fails_with_runtime_error(aio
     task = loop.create_task(confused())
     try:
         got = run_until(loop, task, seconds=3, if_stuck=BAD_YIELD_HINT)
+    except NotImplementedError:  # a RuntimeError too: an unfinished exercise, not the answer
+        raise
     except RuntimeError as error:
         assert repr(yielded) in str(error), (
             f"the task failed with {error!r}; name what the coroutine yielded "
@@ -537,6 +539,8 @@ def test_the_error_for_a_bad_yield_is_raised_inside_the_coroutine(aio, virtual_l
 
     try:
         got = run_until(loop, careful(), seconds=3, if_stuck=BAD_YIELD_HINT)
+    except NotImplementedError:  # a RuntimeError too: an unfinished exercise, not the answer
+        raise
     except RuntimeError as error:
         got = f"a failed task ({error!r}) whose coroutine never saw the error"
     assert got == "caught at the yield", (
@@ -661,7 +665,7 @@ def test_gather_raises_the_exception_of_the_child_that_failed_first(aio, virtual
         try:
             await aio.gather(late, early)
             outcome = "no exception", loop.time()
-        except Exception as error:
+        except (ValueError, KeyError) as error:
             outcome = error, loop.time()
         await aio.sleep(1)  # past the late child's end: leave no task running
         return outcome

@@ -51,9 +51,16 @@ class Deadlock(Exception):
 
 
 @pytest.fixture
-def virtual_loop(aio):
+def virtual_clock():
+    """The virtual loop's clock: "now", and "wake_times", the time each select()
+    with a timeout was asked to wake at (a loop wakes for a timer it still holds)."""
+    return {"now": 0.0, "wake_times": []}
+
+
+@pytest.fixture
+def virtual_loop(aio, virtual_clock):
     """A loop on a virtual clock that starts at 0 and jumps to the next timer instead of sleeping."""
-    clock = {"now": 0.0}
+    clock = virtual_clock
 
     class JumpingSelector(selectors.DefaultSelector):
         def select(self, timeout=None):
@@ -61,6 +68,7 @@ def virtual_loop(aio):
                 raise Deadlock("select(None) with no timer and no fd registered: nothing can ever wake it")
             if timeout is not None and timeout > 0:
                 clock["now"] += timeout  # the jump: no real sleeping
+                clock["wake_times"].append(clock["now"])
                 timeout = 0
             return super().select(timeout)
 
@@ -230,6 +238,20 @@ def test_a_cancelled_callback_does_not_run(virtual_loop):
     run_forever(loop, if_stuck="Two cancelled callbacks and call_later(0.5, loop.stop).")
     assert log == [], (
         f"cancelled handles ran: {log}. A Handle's cancel() marks it; phase 4 (and phase 3) skip it.")
+
+
+@pytest.mark.exercise("6.1")
+def test_a_cancelled_timer_does_not_wake_the_loop(virtual_loop, virtual_clock):
+    loop = virtual_loop
+    loop.call_later(60, loop.stop).cancel()
+    loop.call_later(100, loop.stop)
+    run_forever(loop, if_stuck="A timer due at 60 s, cancelled, and call_later(100, loop.stop).")
+    woken_for_it = [when for when in virtual_clock["wake_times"] if when == pytest.approx(60)]
+    assert not woken_for_it, (
+        "a timer due at 60 s was cancelled, yet select() was told to wake at "
+        "60 s (select() wake times on the virtual clock: "
+        f"{virtual_clock['wake_times']}). In _timeout(), pop cancelled timers "
+        "off the top of the heap before you read the soonest deadline.")
 
 
 @pytest.mark.exercise("6.1")
@@ -599,6 +621,35 @@ def test_sleep_waits_by_the_loops_clock_and_returns_its_result(aio, virtual_loop
 
     got = run_until(loop, main(), if_stuck="sleep() must schedule a timer (call_later) that resolves its Future.")
     assert got == ("slept", 0.75), f"expected sleep(0.75, 'slept') to return 'slept' at loop time 0.75, got {got}"
+
+
+@pytest.mark.exercise("6.4")
+def test_a_cancelled_sleep_leaves_no_timer_behind(aio, virtual_loop, virtual_clock):
+    loop = virtual_loop
+    gate = loop.create_future()
+    resumed = []
+
+    async def sleeper():
+        try:
+            await aio.sleep(60)
+        except aio.CancelledError:
+            pass  # it goes on, and waits for something else
+        resumed.append((await gate, loop.time()))
+
+    task = loop.create_task(sleeper())
+    loop.call_later(0.25, task.cancel)
+    loop.call_later(100, gate.set_result, "gate")
+    run_until(loop, task, if_stuck="A sleep(60) cancelled at 0.25 s; then a Future set at 100 s.")
+    assert resumed == [("gate", 100)], (
+        f"after its sleep(60) was cancelled at 0.25 s the task awaited a Future "
+        f"set at 100 s; it resumed with (value, time) {resumed}, expected "
+        "[('gate', 100)]. The sleep's timer must not wake the task later.")
+    woken_for_it = [when for when in virtual_clock["wake_times"] if when == pytest.approx(60)]
+    assert not woken_for_it, (
+        "a sleep(60) was cancelled at 0.25 s, yet the loop still asked "
+        "select() to wake at 60 s for its timer (wake times on the virtual "
+        f"clock: {virtual_clock['wake_times']}). Cancel the timer in a "
+        "finally around the await: CancelledError comes out of it.")
 
 
 @pytest.mark.exercise("6.4")

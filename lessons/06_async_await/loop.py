@@ -633,7 +633,10 @@ def _yield_once() -> Generator[None, None, None]:
 
 async def sleep(delay: float, result: Any = None) -> Any:
     """Suspend the current Task for `delay` seconds (by the loop's clock); return `result`.
-    sleep(0) still yields: every other ready Task runs before this one goes on."""
+    sleep(0) still yields: every other ready Task runs before this one goes on.
+    Cancelled while it sleeps, sleep() raises CancelledError and leaves no live
+    timer behind: nothing wakes at `delay`, neither the Task (which may have gone
+    on to await something else) nor the loop (asyncio's sleep cancels its timer too)."""
     # TODO: exercise 6.4
     raise NotImplementedError("Exercise 6.4: for delay <= 0, await a bare yield once; else await a Future that a call_later timer resolves, and cancel the timer in a finally.")
 

@@ -901,7 +901,10 @@ def _yield_once() -> Generator[None, None, None]:
 
 async def sleep(delay: float, result: Any = None) -> Any:
     """Suspend the current Task for `delay` seconds (by the loop's clock); return `result`.
-    sleep(0) still yields: every other ready Task runs before this one goes on."""
+    sleep(0) still yields: every other ready Task runs before this one goes on.
+    Cancelled while it sleeps, sleep() raises CancelledError and leaves no live
+    timer behind: nothing wakes at `delay`, neither the Task (which may have gone
+    on to await something else) nor the loop (asyncio's sleep cancels its timer too)."""
     # EXERCISE 6.4: for delay <= 0, await a bare yield once; else await a Future that a call_later timer resolves, and cancel the timer in a finally.
     if delay <= 0:
         await _yield_once()
@@ -912,7 +915,7 @@ async def sleep(delay: float, result: Any = None) -> Any:
     try:
         return await future
     finally:
-        timer.cancel()  # cancelled while sleeping: the timer must not fire into a dead Future
+        timer.cancel()  # woken early (cancelled): the timer must not wake the loop at `delay`
     # END EXERCISE
 
 

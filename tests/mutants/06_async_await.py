@@ -165,3 +165,13 @@ MUTANTS.update({
         (BAD_YIELD, "            self._loop.call_soon(self._step, RuntimeError(\"bad yield\"))\n"),
     ],
 })
+
+MUTANTS.update({
+    "a cancelled sleep leaves its timer live": [
+        ("        timer.cancel()  # woken early (cancelled)", "        pass  # woken early (cancelled)"),
+    ],
+    "a cancelled timer still wakes the loop": [
+        ("        while self._scheduled and self._scheduled[0][2].cancelled():\n"
+         "            heapq.heappop(self._scheduled)  # a cancelled timer must not wake the loop\n", ""),
+    ],
+})

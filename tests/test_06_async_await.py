@@ -15,6 +15,7 @@ the test says what it was waiting for.
 
 from __future__ import annotations
 
+import errno
 import inspect
 import logging
 import selectors
@@ -25,7 +26,7 @@ import types
 import pytest
 
 from tests.harness import within
-from tests.servers import refused_address
+from tests.servers import refused_address, short_syn_timeout, silent_address
 
 IDLE_WAIT = 1.0  # seconds a test keeps the loop idle while measuring its CPU time
 IDLE_CPU_LIMIT = 0.25  # an idle loop uses ~0.001 s of CPU in that second; a spinning one ~1 s
@@ -1118,14 +1119,46 @@ def test_sock_sendall_sends_more_than_the_buffer_holds(aio, watched_loop, pair):
         f"after sock_sendall() returned, the selector held {after}: remove the writer when its Future is done")
 
 
+def connect_error(loop, sock: socket.socket, address, seconds: float, if_stuck: str) -> OSError | None:
+    """The OSError sock_connect() raised, or None if it connected."""
+    try:
+        run_until(loop, loop.sock_connect(sock, address), seconds=seconds, if_stuck=if_stuck)
+    except OSError as error:
+        return error
+    return None
+
+
+CONNECT_ERROR_HINT = (
+    "Raise OSError(err, text) with the err read from SO_ERROR: Python picks the "
+    "subclass from err (ECONNREFUSED: ConnectionRefusedError, ETIMEDOUT: "
+    "TimeoutError) and sets .errno; do not pick a class yourself.")
+
+
 @pytest.mark.exercise("6.7")
 def test_sock_connect_to_a_closed_port_raises_connection_refused(aio, loop):
     sock = socket.socket()
     sock.setblocking(False)
-    with sock, pytest.raises(ConnectionRefusedError):
-        run_until(loop, loop.sock_connect(sock, refused_address()), if_stuck=(
+    with sock:
+        got = connect_error(loop, sock, refused_address(), seconds=5, if_stuck=(
             "sock_connect() to a port where nothing listens. On BlockingIOError wait for EVENT_WRITE, then "
-            "read SO_ERROR: nonzero is the error to raise (OSError(err, text) makes the right subclass)."))
+            "read SO_ERROR: nonzero is the error to raise."))
+    assert isinstance(got, ConnectionRefusedError) and got.errno == errno.ECONNREFUSED, (
+        f"sock_connect() to a port where nothing listens ended with {got!r}; "
+        "expected ConnectionRefusedError with errno ECONNREFUSED. " + CONNECT_ERROR_HINT)
+
+
+@pytest.mark.exercise("6.7")
+@pytest.mark.skipif(not hasattr(socket, "TCP_SYNCNT"), reason="needs Linux's TCP_SYNCNT to time out in seconds")
+def test_sock_connect_that_gets_no_answer_raises_timeout_error(aio, loop):
+    with silent_address() as address, socket.socket() as sock:
+        sock.setblocking(False)
+        short_syn_timeout(sock)  # the kernel gives up after 1 to 3 s, not 2 minutes
+        got = connect_error(loop, sock, address, seconds=8, if_stuck=(
+            "sock_connect() to a listener that drops every SYN; the kernel gives "
+            "up after 1 to 3 s and reports ETIMEDOUT in SO_ERROR."))
+    assert isinstance(got, TimeoutError) and got.errno == errno.ETIMEDOUT, (
+        f"sock_connect() to an address that never answers ended with {got!r}; "
+        "expected TimeoutError with errno ETIMEDOUT. " + CONNECT_ERROR_HINT)
 
 
 @pytest.mark.exercise("6.7")

@@ -812,7 +812,19 @@ class EventLoop:
 
     async def sock_connect(self, sock: socket.socket, address: tuple[str, int]) -> None:
         """Connect a non-blocking socket to an (IP address, port): no DNS here, a
-        hostname lookup would block the loop (see lesson 02)."""
+        hostname lookup would block the loop (see lesson 02).
+
+        A failure raises the OSError the kernel reported, as asyncio's sock_connect
+        does: OSError(errno, text), from which Python picks the subclass and sets
+        `.errno` (see the `errno` module; `man 2 connect`):
+          ECONNREFUSED  nothing listens there (a RST came back): ConnectionRefusedError
+          ETIMEDOUT     no answer before the SYN retries ran out: TimeoutError
+          ENETUNREACH, EHOSTUNREACH  no route, or an ICMP "unreachable" came back:
+                        a plain OSError with that errno (Python has no subclass)
+          EADDRNOTAVAIL no free local (address, port) to connect from: OSError
+        Most arrive later, in SO_ERROR; some come from connect() itself, at once
+        (EADDRNOTAVAIL does), and are raised unchanged. The tests make the first
+        two on loopback; the others need a real network."""
         # EXERCISE 6.7: try sock.connect; on BlockingIOError add_writer(_sock_connect_cb), remove it when done, await; the callback reads SO_ERROR.
         _check_nonblocking(sock)
         try:

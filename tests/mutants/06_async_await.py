@@ -175,3 +175,17 @@ MUTANTS.update({
          "            heapq.heappop(self._scheduled)  # a cancelled timer must not wake the loop\n", ""),
     ],
 })
+
+CONNECT_ERROR = '                raise OSError(error, f"connect to {address} failed: {errno.errorcode.get(error, error)}")'
+
+MUTANTS.update({
+    "every connect error raised as ConnectionRefusedError": [
+        (CONNECT_ERROR, '                raise ConnectionRefusedError(error, f"connect to {address} failed")'),
+    ],
+    "a connect error raised as a bare OSError(text), without its errno": [
+        (CONNECT_ERROR, '                raise OSError(f"connect to {address} failed: error {error}")'),
+    ],
+    "a connect error raised as ConnectionRefusedError(text), without its errno": [
+        (CONNECT_ERROR, '                raise ConnectionRefusedError(f"connect to {address} failed: error {error}")'),
+    ],
+})

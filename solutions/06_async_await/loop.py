@@ -282,7 +282,8 @@ class Task(Future):
     `(sock, event)`, a generator -- is a bug in the coroutine, and asyncio's answer
     is ours: at the next step a RuntimeError that names the yielded value is thrown
     into the coroutine, at that yield. Its except and finally blocks run; unless it
-    catches the error, the Task fails with it. (So does a Task that awaits itself.)"""
+    catches the error, the Task fails with it. A Task that awaits itself gets a
+    RuntimeError the same way."""
 
     def __init__(self, coro: Coroutine, *, loop: "EventLoop | None" = None, name: str | None = None) -> None:
         super().__init__(loop=loop)
@@ -957,9 +958,11 @@ async def gather(*aws: Awaitable, return_exceptions: bool = False) -> list:
     * The Task awaiting gather() is cancelled: gather() cancels every child that
       is still running, and raises CancelledError.
 
-    One difference on purpose: asyncio's gather() returns a Future at once and its
-    children start straight away; this one is a coroutine, so nothing starts until
-    it is awaited (or wrapped in a Task)."""
+    Two differences on purpose, to keep it small: asyncio's gather() returns a
+    Future at once and its children start straight away, while this one is a
+    coroutine, so nothing starts until it is awaited (or wrapped in a Task); and
+    when cancelled, asyncio's raises CancelledError once the children have ended,
+    while this one raises at once and lets them finish their clean-up on their own."""
     # EXERCISE 6.4: ensure_future each; resolve an outer Future when the last child is done (or at the first error); results in argument order; cancel the children if we are cancelled.
     loop = get_running_loop()
     children = [ensure_future(aw, loop=loop) for aw in aws]

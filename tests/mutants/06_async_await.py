@@ -5,6 +5,18 @@ SET_RESULT_CHECK = (
     "            raise InvalidStateError(f\"{self!r} is already done\")\n"
     "        self._result = result\n")
 GATHER_DONE = "            outer.set_result([_outcome(each) for each in children])"
+GATHER_FAILURE = (
+    "            if child.exception() is not None:\n"
+    "                outer.set_exception(child.exception())\n"
+    "                return\n")
+GATHER_CANCELLED = (
+    "            if child.cancelled():  # first: exception() of a cancelled Future raises\n"
+    "                outer.set_exception(CancelledError())\n"
+    "                return\n")
+BAD_YIELD = (
+    "            self._loop.call_soon(self._step, RuntimeError(\n"
+    "                f\"{self!r} got {yielded!r} from its coroutine; await a Future or sleep() instead\"))\n")
+CONNECT_ERROR = '                raise OSError(error, f"connect to {address} failed: {errno.errorcode.get(error, error)}")'
 
 MUTANTS = {
     "a Future can be set twice": [(SET_RESULT_CHECK, "        self._result = result\n")],
@@ -103,18 +115,7 @@ MUTANTS = {
         ("        self._loop.call_soon(self._step)\n        # END EXERCISE\n\n    def get_name",
          "        self._step()\n        # END EXERCISE\n\n    def get_name"),
     ],
-}
-
-GATHER_FAILURE = (
-    "            if child.exception() is not None:\n"
-    "                outer.set_exception(child.exception())\n"
-    "                return\n")
-GATHER_CANCELLED = (
-    "            if child.cancelled():  # first: exception() of a cancelled Future raises\n"
-    "                outer.set_exception(CancelledError())\n"
-    "                return\n")
-
-MUTANTS.update({
+    # gather() when children fail or are cancelled (asyncio's rules; see its docstring)
     "gather raises once every child is done, the first failure in argument order": [
         (GATHER_FAILURE, ""),
         (GATHER_DONE,
@@ -147,13 +148,7 @@ MUTANTS.update({
     "return_exceptions: the list reads a cancelled child's exception(), which raises": [
         ("    if child.cancelled():\n        return CancelledError()\n", ""),
     ],
-})
-
-BAD_YIELD = (
-    "            self._loop.call_soon(self._step, RuntimeError(\n"
-    "                f\"{self!r} got {yielded!r} from its coroutine; await a Future or sleep() instead\"))\n")
-
-MUTANTS.update({
+    # a coroutine that yields something else than a Future or None
     "a bad yield is taken for a bare yield": [(BAD_YIELD, "            self._loop.call_soon(self._step)\n")],
     "a bad yield raises in the loop's callback, not in the coroutine": [
         (BAD_YIELD, "            raise RuntimeError(f\"got {yielded!r}; await a Future or sleep() instead\")\n"),
@@ -164,9 +159,7 @@ MUTANTS.update({
     "the bad-yield error does not say what was yielded": [
         (BAD_YIELD, "            self._loop.call_soon(self._step, RuntimeError(\"bad yield\"))\n"),
     ],
-})
-
-MUTANTS.update({
+    # a cancelled sleep() and a cancelled timer
     "a cancelled sleep leaves its timer live": [
         ("        timer.cancel()  # woken early (cancelled)", "        pass  # woken early (cancelled)"),
     ],
@@ -174,11 +167,7 @@ MUTANTS.update({
         ("        while self._scheduled and self._scheduled[0][2].cancelled():\n"
          "            heapq.heappop(self._scheduled)  # a cancelled timer must not wake the loop\n", ""),
     ],
-})
-
-CONNECT_ERROR = '                raise OSError(error, f"connect to {address} failed: {errno.errorcode.get(error, error)}")'
-
-MUTANTS.update({
+    # which OSError sock_connect() raises
     "every connect error raised as ConnectionRefusedError": [
         (CONNECT_ERROR, '                raise ConnectionRefusedError(error, f"connect to {address} failed")'),
     ],
@@ -188,4 +177,4 @@ MUTANTS.update({
     "a connect error raised as ConnectionRefusedError(text), without its errno": [
         (CONNECT_ERROR, '                raise ConnectionRefusedError(f"connect to {address} failed: error {error}")'),
     ],
-})
+}

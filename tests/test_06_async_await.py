@@ -15,16 +15,18 @@ the test says what it was waiting for.
 
 from __future__ import annotations
 
+import errno
 import inspect
 import logging
 import selectors
 import socket
 import time
+import types
 
 import pytest
 
 from tests.harness import within
-from tests.servers import refused_address
+from tests.servers import refused_address, short_syn_timeout, silent_address
 
 IDLE_WAIT = 1.0  # seconds a test keeps the loop idle while measuring its CPU time
 IDLE_CPU_LIMIT = 0.25  # an idle loop uses ~0.001 s of CPU in that second; a spinning one ~1 s
@@ -50,9 +52,16 @@ class Deadlock(Exception):
 
 
 @pytest.fixture
-def virtual_loop(aio):
+def virtual_clock():
+    """The virtual loop's clock: "now", and "wake_times", the time each select()
+    with a timeout was asked to wake at (a loop wakes for a timer it still holds)."""
+    return {"now": 0.0, "wake_times": []}
+
+
+@pytest.fixture
+def virtual_loop(aio, virtual_clock):
     """A loop on a virtual clock that starts at 0 and jumps to the next timer instead of sleeping."""
-    clock = {"now": 0.0}
+    clock = virtual_clock
 
     class JumpingSelector(selectors.DefaultSelector):
         def select(self, timeout=None):
@@ -60,6 +69,7 @@ def virtual_loop(aio):
                 raise Deadlock("select(None) with no timer and no fd registered: nothing can ever wake it")
             if timeout is not None and timeout > 0:
                 clock["now"] += timeout  # the jump: no real sleeping
+                clock["wake_times"].append(clock["now"])
                 timeout = 0
             return super().select(timeout)
 
@@ -82,9 +92,14 @@ def watched_loop(aio):
 
 
 def run_until(loop, awaitable, seconds: float = 5.0, if_stuck: str = ""):
-    """loop.run_until_complete(awaitable) under a time limit."""
+    """loop.run_until_complete(awaitable) under a time limit (on a virtual clock, a
+    loop left with nothing that could wake it fails at once)."""
     with within(seconds, "Your loop never finished. " + if_stuck):
-        return loop.run_until_complete(awaitable)
+        try:
+            return loop.run_until_complete(awaitable)
+        except Deadlock as error:
+            deadlock = error  # fail outside the except: no "during handling" chain
+    pytest.fail(f"Your loop never finished: {deadlock}. {if_stuck}", pytrace=False)
 
 
 def run_forever(loop, seconds: float = 5.0, if_stuck: str = "") -> None:
@@ -103,6 +118,17 @@ def registered(selector) -> list:
     return [(key.fd, key.events) for key in selector.get_map().values()]
 
 
+def describe_outcome(task) -> str:
+    """How a Task ended, in words: 'returned 1', 'raised KeyError', 'was cancelled', 'is still running'."""
+    if not task.done():
+        return "is still running"
+    if task.cancelled():
+        return "was cancelled"
+    if task.exception() is not None:
+        return f"raised {type(task.exception()).__name__}"
+    return f"returned {task.result()!r}"
+
+
 async def sleepy(aio, delay: float, value, log: list | None = None):
     await aio.sleep(delay)
     if log is not None:
@@ -110,9 +136,9 @@ async def sleepy(aio, delay: float, value, log: list | None = None):
     return value
 
 
-async def failing(aio, delay: float = 0):
+async def failing(aio, delay: float = 0, error: Exception | None = None):
     await aio.sleep(delay)
-    raise ValueError("this task fails on purpose")
+    raise error if error is not None else ValueError("this task fails on purpose")
 
 
 # --- 6.1 The loop: callbacks and timers ------------------------------------------------
@@ -213,6 +239,20 @@ def test_a_cancelled_callback_does_not_run(virtual_loop):
     run_forever(loop, if_stuck="Two cancelled callbacks and call_later(0.5, loop.stop).")
     assert log == [], (
         f"cancelled handles ran: {log}. A Handle's cancel() marks it; phase 4 (and phase 3) skip it.")
+
+
+@pytest.mark.exercise("6.1")
+def test_a_cancelled_timer_does_not_wake_the_loop(virtual_loop, virtual_clock):
+    loop = virtual_loop
+    loop.call_later(60, loop.stop).cancel()
+    loop.call_later(100, loop.stop)
+    run_forever(loop, if_stuck="A timer due at 60 s, cancelled, and call_later(100, loop.stop).")
+    woken_for_it = [when for when in virtual_clock["wake_times"] if when == pytest.approx(60)]
+    assert not woken_for_it, (
+        "a timer due at 60 s was cancelled, yet select() was told to wake at "
+        "60 s (select() wake times on the virtual clock: "
+        f"{virtual_clock['wake_times']}). In _timeout(), pop cancelled timers "
+        "off the top of the heap before you read the soonest deadline.")
 
 
 @pytest.mark.exercise("6.1")
@@ -400,7 +440,10 @@ def test_creating_a_task_runs_none_of_its_code(aio, loop):
 
 
 @pytest.mark.exercise("6.3")
-def test_a_task_is_resumed_once_per_await(aio, loop):
+def test_a_task_is_resumed_once_per_await(aio, virtual_loop):
+    # On the virtual clock: on a real one, a process descheduled for 0.2 s finds
+    # both timers due in one round, stops before the wake-up runs, and fails.
+    loop = virtual_loop
     first, second = aio.Future(loop=loop), aio.Future(loop=loop)
     progress = []
 
@@ -469,6 +512,70 @@ def test_run_until_complete_raises_the_coroutines_exception(aio, loop):
         run_until(loop, failing(aio), if_stuck="A coroutine that raises at once.")
 
 
+@types.coroutine
+def hand_to_the_task(value):
+    """An awaitable that yields `value` itself up to the Task, as no await of a Future does."""
+    return (yield value)
+
+
+BAD_YIELD_HINT = (
+    "The coroutine yielded neither a Future nor None. Task._park must answer "
+    "that with a RuntimeError naming the value, thrown into the coroutine at "
+    "its next step (call_soon(self._step, error)), as asyncio does: never "
+    "raise it in _park (the loop only logs it, and the Task waits forever).")
+
+
+@pytest.mark.exercise("6.3")
+@pytest.mark.parametrize("yielded", [
+    pytest.param(42, id="a-number"),
+    pytest.param(("sock", selectors.EVENT_READ), id="a-lesson-04-request"),
+    pytest.param("a string", id="a-string"),
+])
+def test_a_task_whose_coroutine_yields_a_non_future_fails_with_runtime_error(aio, virtual_loop, yielded):
+    loop = virtual_loop
+
+    async def confused():
+        return await hand_to_the_task(yielded)
+
+    task = loop.create_task(confused())
+    try:
+        got = run_until(loop, task, seconds=3, if_stuck=BAD_YIELD_HINT)
+    except NotImplementedError:  # a RuntimeError too: an unfinished exercise, not the answer
+        raise
+    except RuntimeError as error:
+        assert repr(yielded) in str(error), (
+            f"the task failed with {error!r}; name what the coroutine yielded "
+            f"({yielded!r}) in the message, as asyncio does ('Task got bad "
+            "yield: 42'), so the learner can find the wrong await.")
+        return
+    pytest.fail(f"a coroutine yielded {yielded!r} to its Task, and the task ended "
+                f"with {got!r}. " + BAD_YIELD_HINT, pytrace=False)
+
+
+@pytest.mark.exercise("6.3")
+def test_the_error_for_a_bad_yield_is_raised_inside_the_coroutine(aio, virtual_loop):
+    loop = virtual_loop
+
+    async def careful():
+        try:
+            await hand_to_the_task(42)
+        except RuntimeError:
+            return "caught at the yield"
+        return "resumed without an error"
+
+    try:
+        got = run_until(loop, careful(), seconds=3, if_stuck=BAD_YIELD_HINT)
+    except NotImplementedError:  # a RuntimeError too: an unfinished exercise, not the answer
+        raise
+    except RuntimeError as error:
+        got = f"a failed task ({error!r}) whose coroutine never saw the error"
+    assert got == "caught at the yield", (
+        f"a coroutine yielded 42 and wraps that await in try/except "
+        f"RuntimeError; the result was {got!r}. Throw the RuntimeError into "
+        "the coroutine (the next _step(error) does coro.throw), so its except "
+        "and finally blocks run; do not just fail the Task.")
+
+
 @pytest.mark.exercise("6.3")
 def test_a_step_that_blocks_the_loop_is_reported_with_its_task_and_line(aio, loop, caplog):
     async def dawdler():
@@ -516,11 +623,37 @@ def test_sleep_waits_by_the_loops_clock_and_returns_its_result(aio, virtual_loop
         value = await aio.sleep(0.75, "slept")
         return value, loop.time()
 
-    try:
-        got = run_until(loop, main())
-    except Deadlock as error:
-        pytest.fail(f"{error}: sleep() must schedule a timer (call_later) that resolves its Future.", pytrace=False)
+    got = run_until(loop, main(), if_stuck="sleep() must schedule a timer (call_later) that resolves its Future.")
     assert got == ("slept", 0.75), f"expected sleep(0.75, 'slept') to return 'slept' at loop time 0.75, got {got}"
+
+
+@pytest.mark.exercise("6.4")
+def test_a_cancelled_sleep_leaves_no_timer_behind(aio, virtual_loop, virtual_clock):
+    loop = virtual_loop
+    gate = loop.create_future()
+    resumed = []
+
+    async def sleeper():
+        try:
+            await aio.sleep(60)
+        except aio.CancelledError:
+            pass  # it goes on, and waits for something else
+        resumed.append((await gate, loop.time()))
+
+    task = loop.create_task(sleeper())
+    loop.call_later(0.25, task.cancel)
+    loop.call_later(100, gate.set_result, "gate")
+    run_until(loop, task, if_stuck="A sleep(60) cancelled at 0.25 s; then a Future set at 100 s.")
+    assert resumed == [("gate", 100)], (
+        f"after its sleep(60) was cancelled at 0.25 s the task awaited a Future "
+        f"set at 100 s; it resumed with (value, time) {resumed}, expected "
+        "[('gate', 100)]. The sleep's timer must not wake the task later.")
+    woken_for_it = [when for when in virtual_clock["wake_times"] if when == pytest.approx(60)]
+    assert not woken_for_it, (
+        "a sleep(60) was cancelled at 0.25 s, yet the loop still asked "
+        "select() to wake at 60 s for its timer (wake times on the virtual "
+        f"clock: {virtual_clock['wake_times']}). Cancel the timer in a "
+        "finally around the await: CancelledError comes out of it.")
 
 
 @pytest.mark.exercise("6.4")
@@ -575,6 +708,128 @@ def test_gather_with_return_exceptions_lists_them(aio, loop):
     got = run_until(loop, main())
     assert isinstance(got[0], ValueError) and got[1] == "fine", (
         f"expected [ValueError(...), 'fine'] with return_exceptions=True, got {got!r}")
+
+
+@pytest.mark.exercise("6.4")
+def test_gather_raises_the_exception_of_the_child_that_failed_first(aio, virtual_loop):
+    loop = virtual_loop
+
+    async def main():
+        late = loop.create_task(failing(aio, 0.5, KeyError("late")))
+        early = loop.create_task(failing(aio, 0.25, ValueError("early")))
+        try:
+            await aio.gather(late, early)
+            outcome = "no exception", loop.time()
+        except (ValueError, KeyError) as error:
+            outcome = error, loop.time()
+        await aio.sleep(1)  # past the late child's end: leave no task running
+        return outcome
+
+    got, when = run_until(loop, main(), if_stuck="gather() of two children that fail at 0.5 and 0.25 s.")
+    assert isinstance(got, ValueError) and when == 0.25, (
+        f"gather() raised {got!r} at loop time {when}. Its children fail at "
+        "0.5 s (KeyError, first argument) and 0.25 s (ValueError). gather() "
+        "raises the first failure *in time*, when it happens: set the outer "
+        "Future's exception in the child's done-callback, not once all are done.")
+
+
+@pytest.mark.exercise("6.4")
+def test_gather_leaves_the_other_children_running_when_one_fails(aio, virtual_loop):
+    loop = virtual_loop
+
+    async def main():
+        early = loop.create_task(failing(aio, 0.25, ValueError("early")))
+        late = loop.create_task(failing(aio, 0.5, KeyError("late")))
+        slow = loop.create_task(sleepy(aio, 0.75, "slow"))
+        try:
+            await aio.gather(early, late, slow)
+        except ValueError:
+            pass
+        await aio.sleep(1)  # past the siblings' ends
+        return late, slow
+
+    late, slow = run_until(loop, main(), if_stuck="gather() of children ending at 0.25, 0.5 and 0.75 s.")
+    outcomes = {name: describe_outcome(task) for name, task in [("late", late), ("slow", slow)]}
+    assert outcomes == {"late": "raised KeyError", "slow": "returned 'slow'"}, (
+        f"after one child of gather() failed, its siblings ended so: {outcomes}. "
+        "Expected the one failing later to raise its KeyError and the slow one "
+        "to return 'slow': gather() does not cancel the siblings of a failed "
+        "child (asyncio's neither; a TaskGroup would).")
+
+
+READ_A_CANCELLED_CHILD = (
+    "Did gather() call exception() or result() on the cancelled child? Both "
+    "raise CancelledError (in a done-callback, the loop only logs it): check "
+    "child.cancelled() first.")
+
+
+@pytest.mark.exercise("6.4")
+def test_a_childs_cancellation_makes_gather_raise_cancelled_error(aio, virtual_loop):
+    loop = virtual_loop
+
+    async def main():
+        doomed = loop.create_task(sleepy(aio, 60, "never"))
+        sibling = loop.create_task(sleepy(aio, 0.75, "sibling"))
+        loop.call_later(0.25, doomed.cancel)
+        try:
+            outcome = f"returned {await aio.gather(doomed, sibling)!r}", loop.time()
+        except aio.CancelledError:
+            outcome = "CancelledError", loop.time()
+        await aio.sleep(1)  # past the sibling's end: leave no task running
+        return outcome
+
+    got, when = run_until(loop, main(), if_stuck="gather() of two children, one cancelled at 0.25 s. "
+                          + READ_A_CANCELLED_CHILD)
+    assert (got, when) == ("CancelledError", 0.25), (
+        f"a child of gather() was cancelled at 0.25 s; the awaiting coroutine "
+        f"got {got} at loop time {when}. Expected CancelledError at 0.25, as "
+        "asyncio does: a cancelled child ends gather() like a failed one.")
+
+
+@pytest.mark.exercise("6.4")
+@pytest.mark.parametrize("return_exceptions", [
+    pytest.param(False, id="raising"),
+    pytest.param(True, id="return-exceptions"),
+])
+def test_a_childs_cancellation_leaves_its_siblings_running(aio, virtual_loop, return_exceptions):
+    loop = virtual_loop
+
+    async def main():
+        doomed = loop.create_task(sleepy(aio, 60, "never"))
+        sibling = loop.create_task(sleepy(aio, 0.75, "sibling"))
+        loop.call_later(0.25, doomed.cancel)
+        try:
+            await aio.gather(doomed, sibling, return_exceptions=return_exceptions)
+        except aio.CancelledError:
+            pass
+        await aio.sleep(1)  # past the sibling's end
+        return sibling
+
+    sibling = run_until(loop, main(), if_stuck="gather() of two children, one cancelled at 0.25 s. "
+                        + READ_A_CANCELLED_CHILD)
+    assert describe_outcome(sibling) == "returned 'sibling'", (
+        f"one child of gather() was cancelled; its sibling {describe_outcome(sibling)}, "
+        "expected it to return 'sibling'. A child's cancellation is not "
+        "gather()'s: cancel the children only when the outer Future itself was "
+        "cancelled (outer.cancelled()), not whenever CancelledError comes out.")
+
+
+@pytest.mark.exercise("6.4")
+def test_gather_with_return_exceptions_lists_a_cancelled_child_as_cancelled_error(aio, virtual_loop):
+    loop = virtual_loop
+
+    async def main():
+        doomed = loop.create_task(sleepy(aio, 60, "never"))
+        loop.call_later(0.25, doomed.cancel)
+        got = await aio.gather(doomed, sleepy(aio, 0.75, "sibling"), return_exceptions=True)
+        return got, loop.time()
+
+    got, when = run_until(loop, main(), if_stuck="gather(return_exceptions=True) of two children, one "
+                          "cancelled at 0.25 s. " + READ_A_CANCELLED_CHILD)
+    assert (len(got), when) == (2, 0.75) and isinstance(got[0], aio.CancelledError) and got[1] == "sibling", (
+        f"gather(return_exceptions=True) gave {got!r} at loop time {when}; "
+        "expected [CancelledError(), 'sibling'] at 0.75: a cancelled child is "
+        "listed as a CancelledError instance, and gather() waits for the rest.")
 
 
 @pytest.mark.exercise("6.4")
@@ -867,14 +1122,46 @@ def test_sock_sendall_sends_more_than_the_buffer_holds(aio, watched_loop, pair):
         f"after sock_sendall() returned, the selector held {after}: remove the writer when its Future is done")
 
 
+def connect_error(loop, sock: socket.socket, address, seconds: float, if_stuck: str) -> OSError | None:
+    """The OSError sock_connect() raised, or None if it connected."""
+    try:
+        run_until(loop, loop.sock_connect(sock, address), seconds=seconds, if_stuck=if_stuck)
+    except OSError as error:
+        return error
+    return None
+
+
+CONNECT_ERROR_HINT = (
+    "Raise OSError(err, text) with the err read from SO_ERROR: Python picks the "
+    "subclass from err (ECONNREFUSED: ConnectionRefusedError, ETIMEDOUT: "
+    "TimeoutError) and sets .errno; do not pick a class yourself.")
+
+
 @pytest.mark.exercise("6.7")
 def test_sock_connect_to_a_closed_port_raises_connection_refused(aio, loop):
     sock = socket.socket()
     sock.setblocking(False)
-    with sock, pytest.raises(ConnectionRefusedError):
-        run_until(loop, loop.sock_connect(sock, refused_address()), if_stuck=(
+    with sock:
+        got = connect_error(loop, sock, refused_address(), seconds=5, if_stuck=(
             "sock_connect() to a port where nothing listens. On BlockingIOError wait for EVENT_WRITE, then "
-            "read SO_ERROR: nonzero is the error to raise (OSError(err, text) makes the right subclass)."))
+            "read SO_ERROR: nonzero is the error to raise."))
+    assert isinstance(got, ConnectionRefusedError) and got.errno == errno.ECONNREFUSED, (
+        f"sock_connect() to a port where nothing listens ended with {got!r}; "
+        "expected ConnectionRefusedError with errno ECONNREFUSED. " + CONNECT_ERROR_HINT)
+
+
+@pytest.mark.exercise("6.7")
+@pytest.mark.skipif(not hasattr(socket, "TCP_SYNCNT"), reason="needs Linux's TCP_SYNCNT to time out in seconds")
+def test_sock_connect_that_gets_no_answer_raises_timeout_error(aio, loop):
+    with silent_address() as address, socket.socket() as sock:
+        sock.setblocking(False)
+        short_syn_timeout(sock)  # the kernel gives up after 1 to 3 s, not 2 minutes
+        got = connect_error(loop, sock, address, seconds=8, if_stuck=(
+            "sock_connect() to a listener that drops every SYN; the kernel gives "
+            "up after 1 to 3 s and reports ETIMEDOUT in SO_ERROR."))
+    assert isinstance(got, TimeoutError) and got.errno == errno.ETIMEDOUT, (
+        f"sock_connect() to an address that never answers ended with {got!r}; "
+        "expected TimeoutError with errno ETIMEDOUT. " + CONNECT_ERROR_HINT)
 
 
 @pytest.mark.exercise("6.7")

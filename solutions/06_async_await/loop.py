@@ -275,7 +275,15 @@ _task_names = itertools.count(1)
 class Task(Future):
     """Runs a coroutine on the loop, one step per callback, and finishes with what the
     coroutine returns or raises. The first step is scheduled with call_soon: creating a
-    Task never runs any of its code."""
+    Task never runs any of its code.
+
+    What the coroutine yields to the Task (at the bottom of its chain of awaits) is a
+    Future to wait on, or None (`sleep(0)`). Anything else -- a number, lesson 04's
+    `(sock, event)`, a generator -- is a bug in the coroutine, and asyncio's answer
+    is ours: at the next step a RuntimeError that names the yielded value is thrown
+    into the coroutine, at that yield. Its except and finally blocks run; unless it
+    catches the error, the Task fails with it. A Task that awaits itself gets a
+    RuntimeError the same way."""
 
     def __init__(self, coro: Coroutine, *, loop: "EventLoop | None" = None, name: str | None = None) -> None:
         super().__init__(loop=loop)
@@ -335,7 +343,9 @@ class Task(Future):
 
     def _park(self, yielded: Any) -> None:
         """Wait for what the coroutine yielded: a Future (wake on its done-callback) or
-        None (a bare yield, `sleep(0)`: run again next round)."""
+        None (a bare yield, `sleep(0)`: run again next round). Anything else: step
+        again with a RuntimeError naming it, thrown into the coroutine (asyncio's
+        "Task got bad yield"), never raised here in the loop's callback."""
         # EXERCISE 6.3: for a Future, add _wakeup as its done-callback and remember it in _fut_waiter; for None, call_soon(self._step); else throw a RuntimeError in.
         if isinstance(yielded, Future):
             if yielded is self:
@@ -347,7 +357,7 @@ class Task(Future):
                 self._must_cancel = False
         elif yielded is None:
             self._loop.call_soon(self._step)
-        else:
+        else:  # a bug in the coroutine: report it there, at the yield (asyncio's "bad yield")
             self._loop.call_soon(self._step, RuntimeError(
                 f"{self!r} got {yielded!r} from its coroutine; await a Future or sleep() instead"))
         # END EXERCISE
@@ -803,7 +813,19 @@ class EventLoop:
 
     async def sock_connect(self, sock: socket.socket, address: tuple[str, int]) -> None:
         """Connect a non-blocking socket to an (IP address, port): no DNS here, a
-        hostname lookup would block the loop (see lesson 02)."""
+        hostname lookup would block the loop (see lesson 02).
+
+        A failure raises the OSError the kernel reported, as asyncio's sock_connect
+        does: OSError(errno, text), from which Python picks the subclass and sets
+        `.errno` (see the `errno` module; `man 2 connect`):
+          ECONNREFUSED  nothing listens there (a RST came back): ConnectionRefusedError
+          ETIMEDOUT     no answer before the SYN retries ran out: TimeoutError
+          ENETUNREACH, EHOSTUNREACH  no route, or an ICMP "unreachable" came back:
+                        a plain OSError with that errno (Python has no subclass)
+          EADDRNOTAVAIL no free local (address, port) to connect from: OSError
+        Most arrive later, in SO_ERROR; some come from connect() itself, at once
+        (EADDRNOTAVAIL does), and are raised unchanged. The tests make the first
+        two on loopback; the others need a real network."""
         # EXERCISE 6.7: try sock.connect; on BlockingIOError add_writer(_sock_connect_cb), remove it when done, await; the callback reads SO_ERROR.
         _check_nonblocking(sock)
         try:
@@ -892,7 +914,10 @@ def _yield_once() -> Generator[None, None, None]:
 
 async def sleep(delay: float, result: Any = None) -> Any:
     """Suspend the current Task for `delay` seconds (by the loop's clock); return `result`.
-    sleep(0) still yields: every other ready Task runs before this one goes on."""
+    sleep(0) still yields: every other ready Task runs before this one goes on.
+    Cancelled while it sleeps, sleep() raises CancelledError and leaves no live
+    timer behind: nothing wakes at `delay`, neither the Task (which may have gone
+    on to await something else) nor the loop (asyncio's sleep cancels its timer too)."""
     # EXERCISE 6.4: for delay <= 0, await a bare yield once; else await a Future that a call_later timer resolves, and cancel the timer in a finally.
     if delay <= 0:
         await _yield_once()
@@ -903,7 +928,7 @@ async def sleep(delay: float, result: Any = None) -> Any:
     try:
         return await future
     finally:
-        timer.cancel()  # cancelled while sleeping: the timer must not fire into a dead Future
+        timer.cancel()  # woken early (cancelled): the timer must not wake the loop at `delay`
     # END EXERCISE
 
 
@@ -915,10 +940,29 @@ def _set_result_unless_done(future: Future, result: Any) -> None:
 
 
 async def gather(*aws: Awaitable, return_exceptions: bool = False) -> list:
-    """Run the awaitables concurrently; their results in argument order (not the order
-    they finished). The first exception propagates (the others keep running), unless
-    return_exceptions=True puts exceptions in the list. Cancelling the Task awaiting
-    gather() cancels every child."""
+    """Run the awaitables concurrently; return their results in argument order (not
+    the order they finished). What happens when something goes wrong is asyncio's
+    contract (`asyncio.gather`, Python 3.11):
+
+    * A child raises. Without return_exceptions, gather() raises that exception at
+      once, and if several children fail, the one that failed *first in time* wins
+      (not the first in argument order). The other children are not cancelled:
+      they keep running, and what they raise later is not raised again. With
+      return_exceptions=True the exception takes the child's place in the list,
+      and gather() returns when every child is done.
+    * A child is cancelled (someone called its cancel()). That is the child's
+      cancellation, not gather()'s: its siblings keep running. Without
+      return_exceptions, gather() raises CancelledError at once (a Task that lets
+      it through ends cancelled); with return_exceptions=True a CancelledError
+      takes the child's place in the list.
+    * The Task awaiting gather() is cancelled: gather() cancels every child that
+      is still running, and raises CancelledError.
+
+    Two differences on purpose, to keep it small: asyncio's gather() returns a
+    Future at once and its children start straight away, while this one is a
+    coroutine, so nothing starts until it is awaited (or wrapped in a Task); and
+    when cancelled, asyncio's raises CancelledError once the children have ended,
+    while this one raises at once and lets them finish their clean-up on their own."""
     # EXERCISE 6.4: ensure_future each; resolve an outer Future when the last child is done (or at the first error); results in argument order; cancel the children if we are cancelled.
     loop = get_running_loop()
     children = [ensure_future(aw, loop=loop) for aw in aws]
@@ -928,10 +972,10 @@ async def gather(*aws: Awaitable, return_exceptions: bool = False) -> list:
     def child_done(child: Future) -> None:
         nonlocal pending
         pending -= 1
-        if outer.done():
+        if outer.done():  # a child failed before this one: the first failure in time won
             return
         if not return_exceptions:
-            if child.cancelled():
+            if child.cancelled():  # first: exception() of a cancelled Future raises
                 outer.set_exception(CancelledError())
                 return
             if child.exception() is not None:

@@ -5,6 +5,18 @@ SET_RESULT_CHECK = (
     "            raise InvalidStateError(f\"{self!r} is already done\")\n"
     "        self._result = result\n")
 GATHER_DONE = "            outer.set_result([_outcome(each) for each in children])"
+GATHER_FAILURE = (
+    "            if child.exception() is not None:\n"
+    "                outer.set_exception(child.exception())\n"
+    "                return\n")
+GATHER_CANCELLED = (
+    "            if child.cancelled():  # first: exception() of a cancelled Future raises\n"
+    "                outer.set_exception(CancelledError())\n"
+    "                return\n")
+BAD_YIELD = (
+    "            self._loop.call_soon(self._step, RuntimeError(\n"
+    "                f\"{self!r} got {yielded!r} from its coroutine; await a Future or sleep() instead\"))\n")
+CONNECT_ERROR = '                raise OSError(error, f"connect to {address} failed: {errno.errorcode.get(error, error)}")'
 
 MUTANTS = {
     "a Future can be set twice": [(SET_RESULT_CHECK, "        self._result = result\n")],
@@ -102,5 +114,67 @@ MUTANTS = {
     "create_task runs the first step at once": [
         ("        self._loop.call_soon(self._step)\n        # END EXERCISE\n\n    def get_name",
          "        self._step()\n        # END EXERCISE\n\n    def get_name"),
+    ],
+    # gather() when children fail or are cancelled (asyncio's rules; see its docstring)
+    "gather raises once every child is done, the first failure in argument order": [
+        (GATHER_FAILURE, ""),
+        (GATHER_DONE,
+         "            failures = [each.exception() for each in children\n"
+         "                        if not each.cancelled() and each.exception() is not None]\n"
+         "            if failures and not return_exceptions:\n"
+         "                outer.set_exception(failures[0])\n"
+         "                return\n" + GATHER_DONE),
+    ],
+    "gather cancels the siblings of a failed child": [
+        (GATHER_FAILURE,
+         "            if child.exception() is not None:\n"
+         "                outer.set_exception(child.exception())\n"
+         "                for sibling in children:\n"
+         "                    sibling.cancel()\n"
+         "                return\n"),
+    ],
+    "a cancelled child: gather reads its exception(), which raises": [(GATHER_CANCELLED, "")],
+    "a child's cancellation cancels its siblings": [
+        ("        if outer.cancelled():  # we were cancelled", "        if True:  # we were cancelled"),
+    ],
+    "return_exceptions: a cancelled child still makes gather raise": [
+        (GATHER_CANCELLED, ""),
+        ("        if not return_exceptions:\n",
+         "        if child.cancelled():\n"
+         "            outer.set_exception(CancelledError())\n"
+         "            return\n"
+         "        if not return_exceptions:\n"),
+    ],
+    "return_exceptions: the list reads a cancelled child's exception(), which raises": [
+        ("    if child.cancelled():\n        return CancelledError()\n", ""),
+    ],
+    # a coroutine that yields something else than a Future or None
+    "a bad yield is taken for a bare yield": [(BAD_YIELD, "            self._loop.call_soon(self._step)\n")],
+    "a bad yield raises in the loop's callback, not in the coroutine": [
+        (BAD_YIELD, "            raise RuntimeError(f\"got {yielded!r}; await a Future or sleep() instead\")\n"),
+    ],
+    "a bad yield fails the Task without telling its coroutine": [
+        (BAD_YIELD, "            Future.set_exception(self, RuntimeError(f\"got {yielded!r}: await a Future\"))\n"),
+    ],
+    "the bad-yield error does not say what was yielded": [
+        (BAD_YIELD, "            self._loop.call_soon(self._step, RuntimeError(\"bad yield\"))\n"),
+    ],
+    # a cancelled sleep() and a cancelled timer
+    "a cancelled sleep leaves its timer live": [
+        ("        timer.cancel()  # woken early (cancelled)", "        pass  # woken early (cancelled)"),
+    ],
+    "a cancelled timer still wakes the loop": [
+        ("        while self._scheduled and self._scheduled[0][2].cancelled():\n"
+         "            heapq.heappop(self._scheduled)  # a cancelled timer must not wake the loop\n", ""),
+    ],
+    # which OSError sock_connect() raises
+    "every connect error raised as ConnectionRefusedError": [
+        (CONNECT_ERROR, '                raise ConnectionRefusedError(error, f"connect to {address} failed")'),
+    ],
+    "a connect error raised as a bare OSError(text), without its errno": [
+        (CONNECT_ERROR, '                raise OSError(f"connect to {address} failed: error {error}")'),
+    ],
+    "a connect error raised as ConnectionRefusedError(text), without its errno": [
+        (CONNECT_ERROR, '                raise ConnectionRefusedError(f"connect to {address} failed: error {error}")'),
     ],
 }

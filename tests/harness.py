@@ -320,17 +320,19 @@ def within(seconds: float, if_stuck: str, every: float = 0.5):
         previous_handler = signal.signal(signal.SIGALRM, alarm)
         previous_timer = signal.setitimer(signal.ITIMER_REAL, seconds, every)
         started = time.monotonic()
+        stuck = False
         try:
             yield
         except _Stuck:
-            signal.setitimer(signal.ITIMER_REAL, 0)  # before building the message: no alarm inside it
-            pytest.fail(f"{STUCK} {seconds} s. {if_stuck}{where[0] if where else ''}", pytrace=False)
+            stuck = True  # failed below, outside this handler: no "during handling of" chain
         finally:
             signal.setitimer(signal.ITIMER_REAL, 0)
             signal.signal(signal.SIGALRM, previous_handler)
             if previous_timer[0]:
                 left = previous_timer[0] - (time.monotonic() - started)
                 signal.setitimer(signal.ITIMER_REAL, max(0.01, left))
+        if stuck:
+            pytest.fail(f"{STUCK} {seconds} s. {if_stuck}{where[0] if where else ''}", pytrace=False)
 
     return guard()
 

@@ -27,6 +27,7 @@ from rich.table import Table
 from course.lessons import LESSON_FOLDERS, Lesson, lesson
 from course.progress import DONE, MARKS, NOT_STARTED, WIDTH, ExerciseStatus, next_step, status_cell, summarize
 from course.runner import Run, TestRecord
+from course.start import CARRIED_FROM
 
 NOT_RUN = "not run:"  # tests/conftest.py's message for the tests after a hang
 MAX_FAILURES = 3  # the first failures of the exercise; the rest are one option away
@@ -65,13 +66,13 @@ def shorten(lines: list[str], limit: int, more: str) -> list[str]:
     return lines[:limit - 1] + [f"{lines[0][:len(lines[0]) - len(lines[0].lstrip())]}… {more}"]
 
 
-def test_name(record: TestRecord) -> str:
+def short_name(record: TestRecord) -> str:
     return record.nodeid.split("::", 1)[-1]
 
 
 def failure_lines(record: TestRecord, same: list[TestRecord], width: int, all_command: str) -> list[str]:
     """One failure: the test, its message, the learner's lines it failed in, the test's line."""
-    lines = [f"  [bold]{escape(test_name(record))}[/]"]
+    lines = [f"  [bold]{escape(short_name(record))}[/]"]
     message = fold(record.message.strip("\n").rstrip(), 4, width)
     more = f"(cut here: `{all_command}` shows it whole)"
     lines += [escape(line) for line in shorten(message, MAX_MESSAGE_LINES, more)]
@@ -82,7 +83,7 @@ def failure_lines(record: TestRecord, same: list[TestRecord], width: int, all_co
     if record.test_line:
         lines.append(f"    [dim]the test: {escape(record.test_line)}[/]")
     if same:
-        lines.append(f"    [dim]{escape(clipped(f'{len(same)} more fail the same way: ', [test_name(r) for r in same], width - 4))}[/]")
+        lines.append(f"    [dim]{escape(clipped(f'{len(same)} more fail the same way: ', [short_name(r) for r in same], width - 4))}[/]")
     return lines
 
 
@@ -190,7 +191,7 @@ def complete_line(lesson_: Lesson, records: list[TestRecord], exercise: str | No
     following = lesson_after(lesson_)
     if following is None:
         then = "`make bench` puts your server next to uvicorn."
-    elif following.number >= 9:  # a lesson that starts from the learner's previous server
+    elif following.number in CARRIED_FROM:  # it starts from the learner's previous server
         then = f"`make start-lesson {following.number}`, then read lessons/{following.folder}/README.md"
     else:
         then = f"read lessons/{following.folder}/README.md, then `make test-lesson {following.number}`"
@@ -230,12 +231,13 @@ def render_report(lesson_: Lesson, run: Run, impl: Path, console: Console,
 
 def render_broken_run(lesson_: Lesson, run: Run, console: Console) -> None:
     """No test reported back: pytest could not collect the tests, or was killed."""
-    tail = "\n".join(run.output.strip().splitlines()[-15:])
-    console.print(f"[red]The tests of lesson {lesson_.number:02d} could not run[/] (pytest exit code {run.code}). "
-                  "What pytest said last:", highlight=False)
-    console.print(escape(tail), highlight=False)
-    console.print(f"[bold]Next:[/] fix what stops the tests from loading; `make test-lesson {lesson_.number} ALL=1` "
-                  "shows pytest's whole output.", highlight=False)
+    console.print(f"[red]The tests of lesson {lesson_.number:02d} could not run[/] (pytest exit code "
+                  f"{run.code}). What pytest said last:", highlight=False)
+    for line in run.output.strip().splitlines()[-15:]:
+        console.print(escape(line), highlight=False, soft_wrap=True)
+    console.print()
+    console.print(f"[bold]Next:[/] fix what stops them; `make test-lesson {lesson_.number} ALL=1` shows all.",
+                  highlight=False)
 
 
 def focused_run(lesson_: Lesson, impl: Path, exercise: str = "", console: Console | None = None) -> int:

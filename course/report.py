@@ -33,7 +33,7 @@ NOT_RUN = "not run:"  # tests/conftest.py's message for the tests after a hang
 MAX_FAILURES = 3  # the first failures of the exercise; the rest are one option away
 MAX_MESSAGE_LINES = 16  # of one failure's message, before it is cut
 PATH = re.compile(r"[\w.~-]*/[\w./~-]+(:\d+)?[,.]?")  # lessons/x/fetch.py:48, never cut
-MAX_FOLDS = 5  # of one line of it (bytes on the wire): its hint and reproduce lines come after
+MAX_FOLDS = 5  # of one indented line of it (bytes on the wire): its hint and reproduce lines come after
 DETAIL_BUDGET = 36  # lines for all failures together: the first one is always shown whole
 
 
@@ -54,7 +54,7 @@ def fold(text: str, indent: int, width: int) -> list[str]:
         folded = textwrap.wrap(" ".join(words), width=width, initial_indent=prefix,
                                subsequent_indent=prefix + " " * hanging, break_on_hyphens=False,
                                break_long_words=False) or [""]
-        if len(folded) > MAX_FOLDS:  # a long bytes dump: keep its start, and the lines after it
+        if own and len(folded) > MAX_FOLDS:  # a long bytes dump: keep its start, and the lines after it
             folded = folded[:MAX_FOLDS - 1] + [f"{prefix}{' ' * hanging}… ({len(folded) - MAX_FOLDS + 1} more lines)"]
         lines += folded
     return lines

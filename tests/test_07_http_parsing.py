@@ -453,10 +453,14 @@ def test_headers_lower_case_in_order_with_duplicates_and_values_trimmed(parser, 
                 (b"accept", b"text/plain"), (b"x-many", b"two"), (b"x-spaced", b"padded value")]
     got = [tuple(pair) for pair in request.headers]
     if got != expected:
-        fail(f"{how(feed)}, the headers of\n  {show_bytes(HEADERS_GET, 200)}\n"
-             f"  expected {expected}\n  got      {got}\n"
-             "  hint: names lower-case bytes (RFC 9110 §5.1), order and duplicates kept (ASGI),\n"
-             "  spaces and tabs around a value are not part of it (RFC 9110 §5.5)")
+        first_wrong = next((index for index, pair in enumerate(got) if index >= len(expected)
+                            or pair != expected[index]), len(got))
+        fail(f"{how(feed)}, the headers of\n  {show_bytes(HEADERS_GET, 64)}\n"
+             f"  header {first_wrong + 1} of {len(expected)}: expected "
+             f"{expected[first_wrong] if first_wrong < len(expected) else 'none'},\n"
+             f"  got {got[first_wrong] if first_wrong < len(got) else 'none'} ({len(got)} headers in all)\n"
+             "  hint: names lower-case bytes (RFC 9110 §5.1), order and duplicates kept\n"
+             "  (ASGI), spaces and tabs around a value not part of it (RFC 9110 §5.5)")
 
 
 @pytest.mark.exercise("7.3")
@@ -719,10 +723,11 @@ BAD_STARTS = {
 def test_parser_stays_failed_after_bad_request(parser, case):
     bad_start, options, status = BAD_STARTS[case]
     request_parser = parser.RequestParser(**options)
-    error = refusal(parser, lambda: request_parser.feed(bad_start), bad_start, "fed whole",
-                    "It must raise BadRequest")
+    error = refusal(parser, lambda: request_parser.feed(bad_start), bad_start,
+                    "fed whole" + (f" with max_header_bytes={options['max_header_bytes']}" if options else ""),
+                    f"These bytes must raise BadRequest with status {status}")
     if error.status != status:
-        fail(f"{show_bytes(bad_start, 120)}\n  was refused with status {error.status}, expected {status}")
+        fail(f"{show_bytes(bad_start, 64)}\n  was refused with status {error.status}, expected {status}")
     rest = b"x\r\n\r\n" + SIMPLE_GET  # what a client that ignores the 400 might send on
     refusal(parser, lambda: request_parser.feed(rest), rest, f"after BadRequest({error}), then fed",
             "After a BadRequest the connection is broken (we do not know where the\n"
@@ -755,8 +760,9 @@ def test_head_over_the_limit_is_refused_with_431(parser, feed):
                        "  BadRequest(..., status=431) as soon as the head passes the limit",
                        max_header_bytes=1000)
     if error.status != 431:
-        fail(f"{how(feed)}, a 1001-byte head with max_header_bytes=1000 was refused with\n"
-             f"  status {error.status}: expected 431 Request Header Fields Too Large (RFC 6585 §5)")
+        fail(f"{how(feed)}, a 1001-byte head with max_header_bytes=1000\n"
+             f"  was refused with status {error.status}: expected 431 Request Header Fields\n"
+             "  Too Large (RFC 6585 §5)")
 
 
 @pytest.mark.exercise("7.3")
@@ -1064,8 +1070,8 @@ def test_status_out_of_range_is_refused(parser, status):
 def test_chunk(parser, data, expected):
     got = parser.chunk(data)
     if got != expected:
-        fail(f"chunk({show_bytes(data, 40)})\n  gave     {show_bytes(got, 60)}\n"
-             f"  expected {show_bytes(expected, 60)}\n"
+        fail(f"chunk({show_bytes(data, 30)})\n  gave     {show_bytes(got, 30)}\n"
+             f"  expected {show_bytes(expected, 30)}\n"
              "  the size in hexadecimal, CRLF, the data, CRLF (RFC 9112 §7.1)")
 
 
@@ -1092,11 +1098,11 @@ def test_chunks_and_last_chunk_decode_to_the_body(parser):
     try:
         reader.feed_data(b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n" + body)
     except httptools.HttpParserError as error:
-        fail(f"httptools, reading the chunks of {pieces!r:.60}... as the client would,\n"
-             f"  stopped with {type(error).__name__}({error}) after the body {b''.join(received)!r:.60}.\n"
-             f"  The chunks: {show_bytes(body, 80)}\n"
+        fail(f"httptools, reading your chunks as a client would, stopped with\n"
+             f"  {type(error).__name__}({error})\n  after the body {show_bytes(b''.join(received), 30)}. "
+             f"The chunks:\n  {show_bytes(body, 40)}\n"
              "  Each is size in hex, CRLF, data, CRLF; chunk(b'') must be b'' (a zero-size\n"
              "  chunk ends the body, and what follows it reads as a new request)")
     if b"".join(received) != b"".join(pieces):
-        fail(f"the chunked body {show_bytes(body, 80)}\n  decodes to {show_bytes(b''.join(received), 60)}, "
-             f"expected {show_bytes(b''.join(pieces), 60)}")
+        fail(f"the chunked body {show_bytes(body, 40)}\n  decodes to {show_bytes(b''.join(received), 40)}\n"
+             f"  expected   {show_bytes(b''.join(pieces), 40)}")

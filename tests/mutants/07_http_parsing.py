@@ -57,7 +57,7 @@ MUTANTS = {
                                                            'raise BadRequest(f"bad request: {error}") from None')],
     "an incomplete head handed to httptools whole": [
         ("return view[:size], view[size:]",
-         'return (view[:size], view[size:]) if b"\\r\\n\\r\\n" in view else (view, view[len(view):])')],
+         'return (view[:size], view[size:]) if b"\\r\\n\\r\\n" in bytes(view) else (view, view[len(view):])')],
     "body held until the end of the message": [("        self._flush_body()\n        events, self._events",
                                                 "        events, self._events")],
     "keep_alive always true": [("keep_alive=self._httptools.should_keep_alive(),", "keep_alive=True,")],

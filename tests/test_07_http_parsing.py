@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import re
 import textwrap
+import traceback
+from pathlib import Path
 from typing import NoReturn
 
 import httptools
@@ -40,6 +42,7 @@ HEADERS_GET = (
 # HTTP/1.0 needs no Host, so check_head lets these through whatever on_header
 # did to the names: the tests that use them can see the headers it kept.
 MIXED_CASE_GET_10 = b"GET / HTTP/1.0\r\nUser-Agent: test\r\nACCEPT: text/plain\r\n\r\n"
+TARGET_GET_10 = b"GET /hello/world?x=1 HTTP/1.0\r\n\r\n"
 TWO_GETS_10 = (
     b"GET /one HTTP/1.0\r\nConnection: keep-alive\r\nX-First: 1\r\n\r\n"
     b"GET /two HTTP/1.0\r\nX-Second: 2\r\n\r\n"
@@ -193,17 +196,75 @@ def headers_reset_problem(module) -> str:
     return ""
 
 
+def target_pieces_problem(module) -> str:
+    """What goes wrong with a target that arrives in pieces, or "" (fed whole, it must work)."""
+    request_parser = module.RequestParser()
+    try:
+        events = []
+        for start in range(0, len(TARGET_GET_10), 3):
+            events += request_parser.feed(TARGET_GET_10[start:start + 3])
+    except module.BadRequest as error:
+        got = f"BadRequest({error})"
+    else:
+        requests = requests_in(module, events)
+        got = repr(requests[0].raw_path) if requests else "no Request"
+        if requests and requests[0].raw_path == b"/hello/world":
+            return ""
+    return (f"the target b'/hello/world?x=1', fed 3 bytes at a time,\n  gave {got}.\n"
+            "  httptools calls on_url once per piece of the target that a feed()\n"
+            "  brought: add each piece to what came before (reset in on_message_begin)")
+
+
 def likely_cause_of_refusal(module) -> str:
     """Why a good request is refused, found by trying the learner's parser on HTTP/1.0 requests."""
-    for probe in (header_names_problem, headers_reset_problem):
+    for probe in (header_names_problem, headers_reset_problem, target_pieces_problem):
         try:
             cause = probe(module)
         except Exception:  # the probe is only a guess; the test's own message still stands
             continue
         if cause:
             return "likely cause: " + cause
-    return ("hint: if check_head refused it, look at the headers on_header kept for it:\n"
-            "  names lower-case, and this request's only")
+    return ""
+
+
+def where_raised(module, error: BaseException) -> str:
+    """'parser.py:157 in check_head(): raise ...', the last line of the learner's module that `error` passed."""
+    folder = Path(module.__file__).parent
+    frames = [frame for frame in traceback.extract_tb(error.__traceback__) if Path(frame.filename).parent == folder]
+    if not frames:
+        return ""
+    frame = frames[-1]
+    return f"raised at {Path(frame.filename).name}:{frame.lineno} in {frame.name}():\n    {frame.line:.74}"
+
+
+def callback_bug_behind(module, error: BaseException) -> BaseException | None:
+    """An exception of the learner's own (not BadRequest, not httptools') that led to `error`."""
+    seen = error.__cause__ or error.__context__
+    while seen is not None:
+        if not isinstance(seen, (module.BadRequest, httptools.HttpParserError, httptools.HttpParserUpgrade)):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+def refused_good_request(module, error: BaseException, data: bytes, what: str) -> str:
+    """The message for a BadRequest raised for a good request: where, and the likely cause."""
+    lines = [f"{what}, this good request was refused:", f"  {show_bytes(data, 64)}",
+             f"  BadRequest({error}), status {getattr(error, 'status', '?')}"]
+    bug = callback_bug_behind(module, error)
+    if bug is not None:
+        lines += [f"  behind it: {type(bug).__name__}({bug})",
+                  f"  {where_raised(module, bug) or 'in a callback'}",
+                  "  feed() turned a bug of a callback into BadRequest: re-raise what a",
+                  "  callback raised (HttpParserCallbackError's __context__); BadRequest is",
+                  "  for bytes the peer got wrong"]
+        return "\n".join(lines)
+    cause = likely_cause_of_refusal(module)
+    if cause:
+        lines.append(f"  {cause}")
+    elif where_raised(module, error):
+        lines.append(f"  {where_raised(module, error)}")
+    return "\n".join(lines)
 
 
 def escaped_httptools_error(module, error: Exception) -> str:
@@ -228,20 +289,19 @@ def escaped_httptools_error(module, error: Exception) -> str:
             "  turns that one exception into a 400")
 
 
-def accepted(module, feeding, data: bytes, what: str) -> list:
+def accepted(module, feeding, data: bytes, what: str, hint: str = "") -> list:
     """The events of `feeding()`, which feeds the good request `data`; a refusal fails the test."""
     try:
         return feeding()
     except module.BadRequest as error:
-        fail(f"{what}, this good request was refused:\n  {show_bytes(data, 64)}\n"
-             f"  BadRequest({error}), status {getattr(error, 'status', '?')}\n  {likely_cause_of_refusal(module)}")
+        fail(refused_good_request(module, error, data, what) + (f"\n  hint: {hint}" if hint else ""))
     except (httptools.HttpParserError, httptools.HttpParserUpgrade) as error:
         fail(f"{what}:\n  {show_bytes(data, 64)}\n  {escaped_httptools_error(module, error)}")
 
 
-def events_of(feed, module, data: bytes, **options) -> list:
+def events_of(feed, module, data: bytes, hint: str = "", **options) -> list:
     """The events of the good request `data`, fed the way `feed` feeds it."""
-    return accepted(module, lambda: feed(module, data, **options), data, how(feed))
+    return accepted(module, lambda: feed(module, data, **options), data, how(feed), hint)
 
 
 def refusal(module, feeding, data: bytes, what: str, hint: str):
@@ -415,6 +475,14 @@ def test_each_request_has_only_its_own_headers(parser):
 
 
 @pytest.mark.exercise("7.3")
+def test_target_in_pieces_is_joined(parser):
+    accepted(parser, lambda: feed_whole(parser, TARGET_GET_10), TARGET_GET_10, "fed whole")
+    problem = target_pieces_problem(parser)
+    if problem:
+        fail(problem)
+
+
+@pytest.mark.exercise("7.3")
 def test_http_version_and_method_are_text(parser):
     [request] = requests_in(parser, events_of(feed_whole, parser, HTTP10_GET))
     if (request.method, request.http_version) != ("GET", "1.0"):
@@ -487,10 +555,10 @@ def test_chunked_body_is_decoded(parser, feed):
 @pytest.mark.parametrize("coding", [pytest.param(b"Chunked", id="Chunked"), pytest.param(b"CHUNKED", id="CHUNKED")])
 def test_transfer_coding_is_read_in_any_case(parser, coding, feed):
     data = CHUNKED_POST.replace(b"Transfer-Encoding: chunked", b"Transfer-Encoding: " + coding)
-    events = events_of(feed, parser, data)
+    hint = "coding names are case-insensitive (RFC 9112 §7): compare them lower-cased"
+    events = events_of(feed, parser, data, hint)
     expect_events(parser, events, [("request", "POST", b"/chunks"), ("body", CHUNKED_BODY), ("end",)],
-                  f"{how(feed)}, a POST with `Transfer-Encoding: {coding.decode()}`",
-                  "coding names are case-insensitive (RFC 9112 §7): compare them lower-cased")
+                  f"{how(feed)}, a POST with `Transfer-Encoding: {coding.decode()}`", hint)
 
 
 @pytest.mark.exercise("7.3")
@@ -622,12 +690,12 @@ def test_bytes_after_connection_close_are_ignored(parser):
 @pytest.mark.parametrize("upgrade_request", [pytest.param(UPGRADE_H2C_GET, id="h2c"),
                                              pytest.param(UPGRADE_WEBSOCKET_GET, id="websocket")])
 def test_upgrade_request_is_served_as_plain_http(parser, upgrade_request, feed):
-    events = events_of(feed, parser, upgrade_request + SIMPLE_GET)
+    hint = ("we speak no other protocol, so the Upgrade request is served as\n"
+            "  plain HTTP (RFC 9110 §7.8 lets a server ignore Upgrade); httptools raises\n"
+            "  HttpParserUpgrade after it: go on parsing at its offset (error.args[0])")
+    events = events_of(feed, parser, upgrade_request + SIMPLE_GET, hint)
     expect_events(parser, events, [("request", "GET", b"/h2"), ("end",), ("request", "GET", b"/hello"), ("end",)],
-                  f"{how(feed)}, a request with `Upgrade:`, then another request",
-                  "we speak no other protocol, so the Upgrade request is served as\n"
-                  "  plain HTTP (RFC 9110 §7.8 lets a server ignore Upgrade); httptools raises\n"
-                  "  HttpParserUpgrade after it: go on parsing at its offset (error.args[0])")
+                  f"{how(feed)}, a request with `Upgrade:`, then another request", hint)
     [upgrade, _] = requests_in(parser, events)
     if b"upgrade" not in [name for name, _ in upgrade.headers]:
         fail(f"the Upgrade request's headers lack `upgrade`: {upgrade.headers!r}\n"
@@ -746,10 +814,10 @@ def head_of_size(size: int) -> bytes:
 @pytest.mark.parametrize("feed", FEEDS)
 def test_head_at_the_limit_is_accepted(parser, feed):
     data = head_of_size(1000)
-    events = events_of(feed, parser, data, max_header_bytes=1000)
+    hint = "the limit is the largest head allowed, not one more than it"
+    events = events_of(feed, parser, data, hint, max_header_bytes=1000)
     expect_events(parser, events, [("request", "GET", b"/"), ("end",)],
-                  f"{how(feed)}, a head of exactly max_header_bytes=1000 bytes",
-                  "the limit is the largest head allowed, not one more than it")
+                  f"{how(feed)}, a head of exactly max_header_bytes=1000 bytes", hint)
 
 
 @pytest.mark.exercise("7.3")
@@ -831,11 +899,11 @@ def test_endless_header_in_one_feed_is_cut_at_the_limit(parser, bytes_handed_to_
 def test_limit_counts_the_head_not_the_body(parser):
     body = b"b" * 50_000
     data = b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 50000\r\n\r\n" + body + SIMPLE_GET
-    events = events_of(feed_whole, parser, data, max_header_bytes=1000)
+    hint = "the limit is on each request's head; a body can be any size"
+    events = events_of(feed_whole, parser, data, hint, max_header_bytes=1000)
     expect_events(parser, events, [("request", "POST", b"/"), ("body", body), ("end",),
                                    ("request", "GET", b"/hello"), ("end",)],
-                  "a 50 KB body, then a GET, with max_header_bytes=1000",
-                  "the limit is on each request's head; a body can be any size")
+                  "a 50 KB body, then a GET, with max_header_bytes=1000", hint)
 
 
 # -- exercise 7.4: build_scope -----------------------------------------------------------------

@@ -14,7 +14,6 @@ message names it. An error of the learner's own code keeps its traceback.
 
 from __future__ import annotations
 
-import re
 import textwrap
 import traceback
 from pathlib import Path
@@ -247,8 +246,8 @@ def callback_bug_behind(module, error: BaseException) -> BaseException | None:
     return None
 
 
-def refused_good_request(module, error: BaseException, data: bytes, what: str) -> str:
-    """The message for a BadRequest raised for a good request: where, and the likely cause."""
+def refused_good_request(module, error: BaseException, data: bytes, what: str, hint: str) -> str:
+    """The message for a BadRequest raised for a good request: the likely cause, or where and the hint."""
     lines = [f"{what}, this good request was refused:", f"  {show_bytes(data, 64)}",
              f"  BadRequest({error}), status {getattr(error, 'status', '?')}"]
     bug = callback_bug_behind(module, error)
@@ -261,9 +260,11 @@ def refused_good_request(module, error: BaseException, data: bytes, what: str) -
         return "\n".join(lines)
     cause = likely_cause_of_refusal(module)
     if cause:
-        lines.append(f"  {cause}")
-    elif where_raised(module, error):
+        return "\n".join(lines + [f"  {cause}"])
+    if where_raised(module, error):
         lines.append(f"  {where_raised(module, error)}")
+    if hint:
+        lines.append(f"  hint: {hint}")
     return "\n".join(lines)
 
 
@@ -294,7 +295,7 @@ def accepted(module, feeding, data: bytes, what: str, hint: str = "") -> list:
     try:
         return feeding()
     except module.BadRequest as error:
-        fail(refused_good_request(module, error, data, what) + (f"\n  hint: {hint}" if hint else ""))
+        fail(refused_good_request(module, error, data, what, hint))
     except (httptools.HttpParserError, httptools.HttpParserUpgrade) as error:
         fail(f"{what}:\n  {show_bytes(data, 64)}\n  {escaped_httptools_error(module, error)}")
 
@@ -506,7 +507,8 @@ def test_request_fields(parser):
     expected = dict(method="GET", path="/search me/caf\u00e9", raw_path=b"/search%20me/caf%C3%A9",
                     query_string=b"q=a%20b&x=1", http_version="1.1", keep_alive=True, expect_continue=False)
     got = {name: getattr(request, name, "<missing>") for name in expected}
-    wrong = [f"  {name}: expected {expected[name]!r}, got {got[name]!r}" for name in expected if got[name] != expected[name]]
+    wrong = [f"  {name}: expected {expected[name]!r}, got {got[name]!r}"
+             for name in expected if got[name] != expected[name]]
     if wrong:
         fail(f"the Request for {show_bytes(GET_WITH_QUERY)}:\n" + "\n".join(wrong) + "\n"
              "  hint: method and http_version come from the httptools parser (get_method(),\n"

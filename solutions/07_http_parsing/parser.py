@@ -30,8 +30,12 @@ Rules the parser keeps:
 4. Anything that could frame a body two ways (RFC 9112 §6.3: Content-Length
    with Transfer-Encoding, two Content-Lengths, ...) is refused with BadRequest,
    never guessed at: a guess that differs from a proxy's is request smuggling.
-5. After BadRequest the parser stays failed; after a request that ends the
-   connection (`Connection: close`, HTTP/1.0) further bytes are ignored.
+5. After BadRequest the parser stays failed, whoever found the fault (llhttp,
+   check_head, or the head limit); after a request that ends the connection
+   (`Connection: close`, HTTP/1.0) further bytes are ignored.
+6. A request with an `Upgrade` header (h2c, websocket, ...) is served as plain
+   HTTP and the header is left for the app to see: RFC 9110 §7.8 lets a server
+   ignore Upgrade, and this one speaks no other protocol (WebSocket: lesson 10).
 
 httptools (a binding of llhttp, the parser inside Node.js) does the byte-level
 work and calls us back: on_message_begin, on_url, on_header,
@@ -55,10 +59,10 @@ import httptools
 
 MAX_HEADER_BYTES = 16 * 1024  # h11's default limit on an incomplete head; nginx allows 4 x 8 KiB
 ASGI_VERSION = "3.0"
-# The HTTP sub-spec version this scope claims (asgiref specs/www.rst): 2.3 is
-# everything up to the WebSocket close reason. 2.4 adds "send() on a closed
-# connection raises OSError", a promise only a server (lesson 08) can keep.
-ASGI_SPEC_VERSION = "2.3"
+# The HTTP sub-spec version the scope claims (asgiref specs/www.rst). 2.4 adds
+# "send() after the client has gone raises an OSError subclass": a promise for
+# the server that runs the app, which lessons 08 and 09 keep and claim too.
+ASGI_SPEC_VERSION = "2.4"
 LAST_CHUNK = b"0\r\n\r\n"  # a zero-size chunk and no trailers ends a chunked body (RFC 9112 §7.1)
 
 Headers = list[tuple[bytes, bytes]]
@@ -113,7 +117,9 @@ def split_target(target: bytes) -> tuple[str, bytes, bytes]:
 
     `b"/a%20b?x=1"` gives `("/a b", b"/a%20b", b"x=1")`. The absolute form
     (`http://host/a`) gives the same as its path would; `*` (OPTIONS) stays `*`.
-    A fragment is dropped. Raises BadRequest for a target parse_url refuses:
+    A fragment is dropped. Escapes that do not decode as UTF-8 become U+FFFD:
+    `b"/%FF"` gives the path `"/\ufffd"` (raw_path keeps `b"/%FF"`).
+    Raises BadRequest for a target parse_url refuses:
     anything that is not a URL, and the authority form (`host:443`) of CONNECT,
     which only proxies serve.
     """
@@ -138,12 +144,15 @@ def split_target(target: bytes) -> tuple[str, bytes, bytes]:
 def check_head(http_version: str, headers: Headers) -> None:
     """Raise BadRequest for a head that is well-formed bytes but must still be refused.
 
-    `headers` are (lower-case name, value) pairs. Refused, with the rule for each:
+    `headers` are (lower-case name, value) pairs. The rules, checked in this
+    order; when several apply, the first one decides the status (400 unless said):
     - an HTTP version other than 1.0 and 1.1 (505);
     - HTTP/1.1 without exactly one Host header (RFC 9112 §3.2);
     - Transfer-Encoding in an HTTP/1.0 request (RFC 9112 §6.1);
-    - a transfer coding other than plain `chunked` (501: we cannot decode it, §6.1);
     - Content-Length together with Transfer-Encoding (RFC 9112 §6.1, §6.3 item 3);
+    - Transfer-Encoding other than the one coding `chunked`, written in any case
+      (`Chunked` is fine: coding names are case-insensitive, RFC 9112 §7);
+      `gzip, chunked` or `identity` gets 501: we cannot decode it (§6.1);
     - more than one Content-Length, or one that is not a decimal number (§6.3 item 5).
     Returns None when the head is fine.
     """
@@ -194,10 +203,16 @@ class RequestParser:
     """One connection's request parser: `feed(bytes) -> [events]`.
 
     `max_header_bytes` caps the request line and headers of each request; a head
-    over it raises BadRequest with status 431. The cap is exact for a head that
-    starts at the start of a feed() (and for any head fed one byte at a time);
-    a pipelined head that starts in the middle of one may get one more slice of
-    up to `max_header_bytes`, so memory stays bounded either way.
+    over it raises BadRequest with status 431. httptools is never handed more of
+    a head than what is left of that budget, so however large one feed() is, an
+    endless header is refused after `max_header_bytes`. The cap is exact for a
+    head that starts at the start of a feed() (and for any head fed one byte at a
+    time); a pipelined head that starts in the middle of one may get one more
+    slice of up to `max_header_bytes`, so memory stays bounded either way.
+
+    Body events: a request's body may come out as several Body events; how it
+    is cut is not part of the contract (this one joins what one feed() brought
+    of a body into one Body; one Body per on_body call is just as correct).
     """
 
     def __init__(self, max_header_bytes: int = MAX_HEADER_BYTES) -> None:
@@ -219,7 +234,9 @@ class RequestParser:
         """The events that `data`, added to what came before, completes, in order.
 
         `[]` means "need more bytes". Raises BadRequest when the bytes are not a
-        request we can safely read; the parser then refuses any further feed().
+        request we can safely read, with the status check_head or the head limit
+        chose (505, 501, 431; 400 for what httptools refuses); the parser then
+        refuses every later feed() with BadRequest.
         """
         # EXERCISE 7.3: give the bytes to httptools in slices that respect max_header_bytes, turn its errors into BadRequest, and return the events the callbacks collected.
         if self.state is State.FAILED:
@@ -368,7 +385,9 @@ def build_scope(
     `client` is the peer's (host, port), `server` the listening (host, port),
     either may be None. `root_path` is the prefix a proxy in front of us strips;
     like uvicorn and Starlette, `path` and `raw_path` carry it in front of what
-    was requested, so an app mounted under it routes the full path.
+    was requested, so an app mounted under it routes the full path: `path` gets
+    `root_path`, `raw_path` gets `root_path` encoded as UTF-8 bytes
+    (root_path="/api", raw_path=b"/items" gives b"/api/items").
     The lifespan `state` key is the server's to add (lesson 08).
     """
     # EXERCISE 7.4: return a dict with every key of the ASGI HTTP scope: type, asgi, http_version, method, scheme, path, raw_path, query_string, root_path, headers, client, server.

@@ -34,6 +34,11 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP) ## create .venv and install everything (done for you by every target)
 
+.PHONY: doctor
+doctor: ## check this machine before you start (Python, packages, limits, ports); no set-up needed
+	@command -v $(PYTHON) >/dev/null || { echo "✘ no $(PYTHON) on PATH: install Python 3.10 or newer, then: make PYTHON=python3.12 doctor"; exit 1; }
+	@$(PYTHON) -m course.doctor
+
 test: $(STAMP) ## check the course: solutions pass, the pristine stubs fail every test, no drift
 	$(PY) -m course.selfcheck
 

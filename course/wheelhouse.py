@@ -7,7 +7,11 @@ How this works: the course's requirements are read from its installed metadata
 (pyproject.toml's dependencies and the `test` extra), then `pip download` fetches
 them twice over: once for this machine, once per other target platform and Python
 with `--only-binary=:all: --platform ... --python-version ...` (pip can only resolve
-for a foreign machine from wheels). setuptools and wheel come too, because the
+for a foreign machine from wheels). pip judges environment markers by the Python
+that runs it, though, not by --python-version, so it leaves out what only another
+Python or platform needs (exceptiongroup and tomli on 3.10): after each foreign
+download, the markers of every wheel's requirements are evaluated for that target
+and what is missing is fetched too. setuptools and wheel come too, because the
 course installs itself with `pip install -e .` and pip builds that in an isolated
 environment whose build dependencies must also come from wheelhouse/; pip comes so
 that set-up's `pip install --upgrade pip` works offline.
@@ -21,11 +25,18 @@ $(STAMP) recipe): no network.
 from __future__ import annotations
 
 import argparse
+import email.parser
 import importlib.metadata
 import subprocess
 import sys
 import tarfile
+import zipfile
 from pathlib import Path
+
+from packaging.markers import default_environment
+from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
+from packaging.utils import canonicalize_name, parse_wheel_filename
 
 from course.lessons import ROOT
 
@@ -44,6 +55,13 @@ PLATFORM_TAGS = {
     "macos-x86_64": ["macosx_10_13_x86_64"],
 }
 PYTHONS = ["3.10", "3.11", "3.12", "3.13"]  # the versions the README says the course supports
+# What environment markers see on each target (PEP 508's marker variables).
+PLATFORM_MARKERS = {
+    "linux-x86_64": {"sys_platform": "linux", "platform_system": "Linux", "platform_machine": "x86_64"},
+    "linux-aarch64": {"sys_platform": "linux", "platform_system": "Linux", "platform_machine": "aarch64"},
+    "macos-arm64": {"sys_platform": "darwin", "platform_system": "Darwin", "platform_machine": "arm64"},
+    "macos-x86_64": {"sys_platform": "darwin", "platform_system": "Darwin", "platform_machine": "x86_64"},
+}
 
 # Never in the archive: the learner's state, caches, and what is built here.
 NOT_HANDED_OUT = {".git", ".venv", ".course", "dist", "build", "__pycache__", ".pytest_cache"}
@@ -72,6 +90,48 @@ def foreign_target(platform: str, python: str) -> list[str]:
     for tag in PLATFORM_TAGS[platform]:
         flags += ["--platform", tag]
     return flags
+
+
+def marker_environment(platform: str, python: str) -> dict[str, str]:
+    environment = dict(default_environment())
+    environment.update(PLATFORM_MARKERS[platform], python_version=python, python_full_version=python + ".0",
+                       os_name="posix", implementation_name="cpython", platform_python_implementation="CPython")
+    return environment
+
+
+def wheel_metadata(wheel: Path):
+    with zipfile.ZipFile(wheel) as archive:
+        name = next(n for n in archive.namelist() if n.endswith(".dist-info/METADATA"))
+        return email.parser.Parser().parsestr(archive.read(name).decode("utf-8"), headersonly=True)
+
+
+def requirements_pip_missed(environment: dict[str, str], wheelhouse: Path = WHEELHOUSE) -> list[str]:
+    """What wheels in wheelhouse/ that suit this Python require under these markers, by
+    name, when wheelhouse/ has no wheel of that name at all."""
+    wheels = sorted(wheelhouse.glob("*.whl"))
+    present = {canonicalize_name(parse_wheel_filename(wheel.name)[0]) for wheel in wheels}
+    missed = set()
+    for wheel in wheels:
+        metadata = wheel_metadata(wheel)
+        if not SpecifierSet(metadata.get("Requires-Python") or "").contains(environment["python_full_version"]):
+            continue  # pip would not install this version on that Python
+        for line in metadata.get_all("Requires-Dist") or []:
+            requirement = Requirement(line)
+            needed = requirement.marker is None or requirement.marker.evaluate({**environment, "extra": ""})
+            if needed and canonicalize_name(requirement.name) not in present:
+                missed.add(f"{requirement.name}{requirement.specifier}")
+    return sorted(missed)
+
+
+def download_for(platform: str, python: str, requirements: list[str]) -> None:
+    target = foreign_target(platform, python)
+    download(requirements, target)
+    for _ in range(3):  # a fetched backport may itself need one (rare; bounded)
+        missed = requirements_pip_missed(marker_environment(platform, python))
+        if not missed:
+            return
+        print(f"   + for Python {python} on {platform}, by their markers: {', '.join(missed)}", flush=True)
+        download(missed, target)
 
 
 def write_archive(archive: Path = ARCHIVE, root: Path = ROOT) -> Path:
@@ -113,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
     download([*requirements, *TOOLS])
     for platform in platforms:
         for python in args.pythons.split(","):
-            download([*requirements, *TOOLS], foreign_target(platform, python))
+            download_for(platform, python, [*requirements, *TOOLS])
     wheels = sorted(WHEELHOUSE.glob("*.whl"))
     print(f"   wheelhouse/: {len(wheels)} wheels, {megabytes(WHEELHOUSE):.1f} MB")
     not_wheels = [p.name for p in WHEELHOUSE.iterdir() if p.suffix != ".whl"]

@@ -7,6 +7,8 @@ from __future__ import annotations
 import shutil
 import subprocess
 import tarfile
+import zipfile
+from pathlib import Path
 
 import pytest
 
@@ -29,6 +31,30 @@ def test_another_platform_is_fetched_as_wheels_only_for_its_tag_and_python(platf
     assert "--only-binary=:all:" in flags, "pip resolves for a foreign machine only from wheels"
     assert flags[flags.index("--platform") + 1] == tag
     assert flags[flags.index("--python-version") + 1] == "3.12"
+
+
+def fake_wheel(folder: Path, name: str, version: str, metadata: str) -> None:
+    """A wheel with only its METADATA: enough for reading its requirements."""
+    folder.mkdir(exist_ok=True)
+    with zipfile.ZipFile(folder / f"{name}-{version}-py3-none-any.whl", "w") as wheel:
+        wheel.writestr(f"{name}-{version}.dist-info/METADATA",
+                       f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n{metadata}")
+
+
+PYTEST_LIKE = 'Requires-Dist: exceptiongroup>=1; python_version < "3.11"\nRequires-Dist: pluggy>=1\n'
+NEEDS_3_11 = 'Requires-Python: >=3.11\nRequires-Dist: tomli>=2; python_version < "3.12"\n'
+
+
+@pytest.mark.parametrize("python, missed", [
+    pytest.param("3.10", ["exceptiongroup>=1"], id="3.10-needs-the-backport"),
+    pytest.param("3.12", [], id="3.12-does-not"),
+])
+def test_backports_pip_download_skips_for_another_python_are_found_by_their_markers(tmp_path, python, missed):
+    fake_wheel(tmp_path, "pytest", "9.0", PYTEST_LIKE)
+    fake_wheel(tmp_path, "pluggy", "1.6", "")
+    fake_wheel(tmp_path, "newonly", "2.0", NEEDS_3_11)  # never installed on 3.10: its needs do not count
+    environment = wheelhouse.marker_environment("macos-arm64", python)
+    assert wheelhouse.requirements_pip_missed(environment, tmp_path) == missed
 
 
 def test_the_archive_holds_the_course_and_wheelhouse_but_no_learner_state(tmp_path):

@@ -42,7 +42,7 @@ setup: $(STAMP) ## create .venv and install everything (done for you by every ta
 .PHONY: doctor wheelhouse
 doctor: ## check this machine before you start (Python, packages, limits, ports); no set-up needed
 	@command -v $(PYTHON) >/dev/null || { echo "✘ no $(PYTHON) on PATH: install Python 3.10 or newer, then: make PYTHON=python3.12 doctor"; exit 1; }
-	@$(PYTHON) -m course.doctor
+	@$(PYTHON) -m course.doctor --venv $(VENV)
 
 wheelhouse: $(STAMP) ## (instructors) wheels + an archive for offline set-up; PLATFORMS=all for other laptops
 	$(PY) -m course.wheelhouse $(if $(PLATFORMS),--platforms $(PLATFORMS)) $(if $(PYTHONS),--pythons $(PYTHONS))

@@ -16,13 +16,14 @@ an old Python still gets told that it is too old instead of a SyntaxError.
 
 from __future__ import annotations
 
+import argparse
 import os
+import platform
 import select
 import shutil
 import socket
 import subprocess
 import sys
-import sysconfig
 import textwrap
 from pathlib import Path
 
@@ -32,7 +33,7 @@ except ImportError:  # pragma: no cover - not on the course's platforms
     resource = None
 
 ROOT = Path(__file__).resolve().parent.parent
-VENV_PYTHON = ROOT / ".venv" / "bin" / "python"
+VENV = ROOT / ".venv"  # make's VENV; `make doctor` passes it with --venv
 WHEELHOUSE = ROOT / "wheelhouse"
 
 MINIMUM_PYTHON = (3, 10)  # pyproject.toml's requires-python
@@ -69,55 +70,59 @@ def check_python(version: tuple = tuple(sys.version_info[:3]), where: str = sys.
                    "`apt install python3.11`), then: make PYTHON=python3.12 doctor")
 
 
-def check_venv_and_pip() -> Finding:
-    if VENV_PYTHON.exists():
-        pip = _run([str(VENV_PYTHON), "-m", "pip", "--version"])
+def check_venv_and_pip(venv: Path = VENV) -> Finding:
+    if _python_of(venv).exists():
+        pip = _run([str(_python_of(venv)), "-m", "pip", "--version"])
         if pip is None or pip.returncode != 0:
-            return Finding(BLOCKER, "venv", ".venv exists but its pip does not run",
-                           "rm -rf .venv && make setup")
+            return Finding(BLOCKER, "venv", "{} exists but its pip does not run".format(venv.name),
+                           "rm -rf {} && make setup".format(venv.name))
         # pip --version prints "pip 24.0 from /path (python 3.11)"
         pip_version, venv_python = pip.stdout.split()[1], pip.stdout.rsplit("(", 1)[-1].strip(" )\n")
-        return Finding(OK, "venv", ".venv ({}), pip {} works".format(venv_python, pip_version))
+        return Finding(OK, "venv", "{} ({}), pip {} works".format(venv.name, venv_python, pip_version))
     # Debian and Ubuntu ship venv's pip bootstrapper (ensurepip) in a separate package.
     missing = [name for name in ("venv", "ensurepip") if not _importable(name)]
     if missing:
         package = "python3.{}-venv".format(sys.version_info[1])
         return Finding(BLOCKER, "venv", "this Python cannot make a venv with pip (no {})".format(
             " or ".join(missing)), "sudo apt install {} (Debian/Ubuntu)".format(package))
-    return Finding(WARN, "venv", "no .venv yet; this Python can make one",
-                   "make setup (~1 min; from wheelhouse/ when it is there)")
+    return Finding(WARN, "venv", "no {} yet; this Python can make one".format(venv.name),
+                   "make setup (~30 s; offline from wheelhouse/ when it is there)")
 
 
-def check_packages() -> Finding:
-    """The course's packages import in .venv; httptools is a compiled wheel, so it goes first."""
-    if not VENV_PYTHON.exists():
-        return _check_wheelhouse_covers_this_machine()
+def check_packages(venv: Path = VENV) -> Finding:
+    """The course's packages import in the venv; httptools is a compiled wheel, so it goes first."""
+    if not _python_of(venv).exists():
+        return check_wheelhouse_covers_this_machine()
     script = ("import importlib, sys\n"
               "for name in sys.argv[1:]:\n"
               "    module = importlib.import_module(name)\n"
               "    print(name, getattr(module, '__version__', '?'))\n")
-    result = _run([str(VENV_PYTHON), "-c", script, *COURSE_MODULES], timeout=20)
+    result = _run([str(_python_of(venv)), "-c", script, *COURSE_MODULES], timeout=20)
     if result is None or result.returncode != 0:
         error = (result.stderr.strip().splitlines() or ["no output"])[-1] if result else "timed out"
-        return Finding(BLOCKER, "packages", "an import failed in .venv: " + error,
-                       "rm -rf .venv && make setup (httptools needs a wheel for this platform)")
+        return Finding(BLOCKER, "packages", "an import failed in {}: {}".format(venv.name, error),
+                       "rm -rf {} && make setup (httptools needs a wheel for this platform)".format(venv.name))
     versions = dict(line.split(" ", 1) for line in result.stdout.splitlines())
     return Finding(OK, "packages", "httptools {}, fastapi {}, starlette {} import".format(
         versions.get("httptools"), versions.get("fastapi"), versions.get("starlette")))
 
 
-def _check_wheelhouse_covers_this_machine() -> Finding:
-    wheels = sorted(WHEELHOUSE.glob("httptools-*.whl")) if WHEELHOUSE.is_dir() else []
-    python_tag = "cp{}{}".format(*sys.version_info[:2])
-    platform = sysconfig.get_platform()  # e.g. linux-x86_64, macosx-11.0-arm64
-    architecture = platform.rsplit("-", 1)[-1]
+def check_wheelhouse_covers_this_machine(wheelhouse: Path = WHEELHOUSE, python_tag: str = "",
+                                        architecture: str = "") -> Finding:
+    """Before set-up: does wheelhouse/ hold an httptools wheel this Python can install?"""
+    wheels = sorted(wheelhouse.glob("httptools-*.whl")) if wheelhouse.is_dir() else []
+    python_tag = python_tag or "cp{}{}-".format(*sys.version_info[:2])
+    # The machine's, not the interpreter build's: a universal2 Python on an arm64 Mac
+    # installs arm64 wheels. macOS wheels may be universal2 (both in one file).
+    architecture = architecture or platform.machine().lower()
     fitting = [wheel for wheel in wheels if python_tag in wheel.name
                and (architecture in wheel.name or "universal2" in wheel.name)]
     if fitting:
-        return Finding(OK, "packages", "not installed yet; wheelhouse/ has " + fitting[0].name)
+        return Finding(OK, "packages", "not installed yet; wheelhouse/ has httptools for {} {}".format(
+            python_tag.rstrip("-"), architecture))
     if wheels:
         return Finding(BLOCKER, "packages", "wheelhouse/ has no httptools wheel for {} {}".format(
-            python_tag, platform), "ask for a wheelhouse made with PLATFORMS= for this machine, "
+            python_tag.rstrip("-"), architecture), "ask for a wheelhouse made with PLATFORMS= for this machine, "
             "or use another Python: make PYTHON=python3.12 setup")
     return Finding(WARN, "packages", "not installed yet (httptools, fastapi, ...)",
                    "make setup: needs PyPI, or a wheelhouse/ from your instructor")
@@ -199,8 +204,13 @@ def check_terminal(columns=None) -> Finding:
         columns, REPORT_COLUMNS), "widen the window (or make the font smaller)")
 
 
-CHECKS = (check_python, check_venv_and_pip, check_packages, check_make, check_epoll,
-          check_open_files, check_loopback, check_wrk, check_terminal)
+def run_checks(venv: Path):
+    """Each check in the report's order; a generator, so each line prints as it is known."""
+    yield check_python()
+    yield check_venv_and_pip(venv)
+    yield check_packages(venv)
+    for check in (check_make, check_epoll, check_open_files, check_loopback, check_wrk, check_terminal):
+        yield check()
 
 
 # -- helpers -------------------------------------------------------------------------------
@@ -211,6 +221,10 @@ def _run(command, timeout: float = 10):
         return subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=str(ROOT))
     except (OSError, subprocess.TimeoutExpired):
         return None
+
+
+def _python_of(venv: Path) -> Path:
+    return venv / "bin" / "python"
 
 
 def _importable(name: str) -> bool:
@@ -247,11 +261,14 @@ def _symbols_for(stream) -> dict:
     return SYMBOLS
 
 
-def main() -> int:
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python3 -m course.doctor", description=__doc__.split("\n")[0])
+    parser.add_argument("--venv", type=Path, default=VENV, help="the course's virtualenv (default: .venv)")
+    venv = parser.parse_args(argv).venv
+    venv = venv if venv.is_absolute() else ROOT / venv
     symbols = _symbols_for(sys.stdout)
     findings = []
-    for check in CHECKS:
-        finding = check()
+    for finding in run_checks(venv):
         findings.append(finding)
         text = render(finding, symbols)
         if symbols is ASCII_SYMBOLS:

@@ -91,3 +91,29 @@ def test_the_file_limits_match_what_the_scale_tests_ask_for():
 def test_an_old_python_can_parse_it_and_be_told_it_is_too_old():
     source = (ROOT / "course" / "doctor.py").read_text()
     ast.parse(source, feature_version=(3, 7))  # SyntaxError if it uses newer syntax
+
+
+def test_before_set_up_a_missing_venv_is_a_warning_that_says_make_setup(tmp_path):
+    result = run_doctor([*DOCTOR, "--venv", str(tmp_path / "no-venv")])
+    line = line_about("venv", result.stdout)
+    assert line.startswith("!") and "make setup" in result.stdout, result.stdout
+
+
+@pytest.mark.parametrize("wheels, python_tag, architecture, level", [
+    pytest.param(["httptools-0.9.0-cp312-cp312-macosx_11_0_arm64.whl"], "cp312-", "arm64", doctor.OK,
+                 id="arm64-mac"),
+    pytest.param(["httptools-0.8.0-cp312-cp312-macosx_10_13_universal2.whl"], "cp312-", "x86_64", doctor.OK,
+                 id="universal2"),
+    pytest.param(["httptools-0.9.0-cp312-cp312-macosx_11_0_arm64.whl"], "cp310-", "arm64", doctor.BLOCKER,
+                 id="no-wheel-for-this-python"),
+    pytest.param(["httptools-0.9.0-cp312-cp312-macosx_11_0_arm64.whl"], "cp312-", "aarch64", doctor.BLOCKER,
+                 id="no-wheel-for-this-machine"),
+    pytest.param([], "cp312-", "x86_64", doctor.WARN, id="no-wheelhouse-needs-pypi"),
+])
+def test_before_set_up_the_wheelhouse_must_hold_httptools_for_this_python_and_machine(
+        tmp_path, wheels, python_tag, architecture, level):
+    for wheel in wheels:
+        (tmp_path / "wheelhouse").mkdir(exist_ok=True)
+        (tmp_path / "wheelhouse" / wheel).write_text("")
+    finding = doctor.check_wheelhouse_covers_this_machine(tmp_path / "wheelhouse", python_tag, architecture)
+    assert finding.level == level, finding.found

@@ -66,8 +66,8 @@ def check_python(version: tuple = tuple(sys.version_info[:3]), where: str = sys.
     if tuple(version[:2]) >= MINIMUM_PYTHON:
         return Finding(OK, "python", "{} at {}".format(shown, where))
     return Finding(BLOCKER, "python", "{} at {}: the course needs 3.10 or newer".format(shown, where),
-                   "install Python 3.12 (python.org, `brew install python@3.12`, or "
-                   "`apt install python3.11`), then: make PYTHON=python3.12 doctor")
+                   "install a newer Python (python.org; macOS: brew install python@3.12), "
+                   "then: make PYTHON=python3.12 doctor")
 
 
 def check_venv_and_pip(venv: Path = VENV) -> Finding:
@@ -286,4 +286,8 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except BrokenPipeError:  # `make doctor | head`: the reader left; no traceback for that
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(1)

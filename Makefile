@@ -25,14 +25,27 @@ help: ## list the commands
 	@echo
 	@echo "IMPL=DIR tests another folder laid out like lessons/ (IMPL=solutions: the reference)."
 
+# Offline set-up: when wheelhouse/ holds wheels (`make wheelhouse`, or the instructor's
+# archive), pip installs from there alone and never asks the package index.
+PIP_SOURCE := $(if $(wildcard wheelhouse/*.whl),--no-index --find-links wheelhouse)
+
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "This course needs Python 3.10 or newer; you have " + sys.version.split()[0] + ". Run: make PYTHON=python3.12 ...")'
+	$(if $(PIP_SOURCE),@echo "Installing from wheelhouse/ (offline)")
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet $(PIP_SOURCE) --upgrade pip
+	$(PY) -m pip install --quiet $(PIP_SOURCE) -e '.[test]'
 	@touch $@
 
 setup: $(STAMP) ## create .venv and install everything (done for you by every target)
+
+.PHONY: doctor wheelhouse
+doctor: ## check this machine before you start (Python, packages, limits, ports); no set-up needed
+	@command -v $(PYTHON) >/dev/null || { echo "✘ no $(PYTHON) on PATH: install Python 3.10 or newer, then: make PYTHON=python3.12 doctor"; exit 1; }
+	@$(PYTHON) -m course.doctor --venv $(VENV)
+
+wheelhouse: $(STAMP) ## (instructors) wheels + an archive for offline set-up; PLATFORMS=all for other laptops
+	$(PY) -m course.wheelhouse $(if $(PLATFORMS),--platforms $(PLATFORMS)) $(if $(PYTHONS),--pythons $(PYTHONS))
 
 test: $(STAMP) ## check the course: solutions pass, the pristine stubs fail every test, no drift
 	$(PY) -m course.selfcheck

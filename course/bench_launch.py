@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import importlib
 import importlib.util
 import sys
@@ -23,6 +24,21 @@ def load_server(path: Path):
     return module
 
 
+def use_uvloop() -> None:
+    """Make every later asyncio.run() (the server's run() calls it) build a uvloop loop.
+
+    Since Python 3.12 asyncio.run() takes a loop_factory. Event loop policies, the
+    older way, are deprecated from 3.14 and go in 3.16, so only 3.10 and 3.11 use one.
+    Call this before the server module is loaded, so `from asyncio import run` sees it.
+    """
+    import uvloop
+
+    if sys.version_info >= (3, 12):
+        asyncio.run = functools.partial(asyncio.run, loop_factory=uvloop.new_event_loop)
+    else:
+        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("server", type=Path)
@@ -32,9 +48,7 @@ def main() -> None:
     parser.add_argument("--loop", choices=["asyncio", "uvloop"], default="asyncio")
     args = parser.parse_args()
     if args.loop == "uvloop":
-        import uvloop
-
-        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+        use_uvloop()
     module_name, _, attribute = args.app.partition(":")
     app = getattr(importlib.import_module(module_name), attribute)
     load_server(args.server).run(app, args.host, args.port)

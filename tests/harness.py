@@ -155,6 +155,9 @@ class AsgiServerThread:
             pytest.fail(f"await Server(...).start() did not return within {self.timeout} s: does the "
                         "lifespan startup wait for a message the app never sends?", pytrace=False)
         if self.error is not None:
+            # start() failed: _ready was set before the thread closed its event loop, so
+            # wait for that, or fd_leak_check may count the loop's fds as leaked.
+            self._thread.join(self.timeout)
             raise self.error
         return self
 

@@ -163,15 +163,18 @@ def test_fastapi_path_and_query_parameters_and_dependency_cleanup(serve):
 
 
 @pytest.mark.exercise("8.7")
-@pytest.mark.parametrize("payload, status, reason", [
-    pytest.param(b'{"name": "pen", "price": 1.5}', 201, "Created", id="valid"),
-    pytest.param(b'{"name": "pen"}', 422, "Unprocessable Entity", id="missing-field"),
-    pytest.param(b'{"name": "pen", "price": "cheap"}', 422, "Unprocessable Entity", id="wrong-type"),
-    pytest.param(b'not json', 422, "Unprocessable Entity", id="not-json"),
+@pytest.mark.parametrize("payload, status", [
+    pytest.param(b'{"name": "pen", "price": 1.5}', 201, id="valid"),
+    pytest.param(b'{"name": "pen"}', 422, id="missing-field"),
+    pytest.param(b'{"name": "pen", "price": "cheap"}', 422, id="wrong-type"),
+    pytest.param(b'not json', 422, id="not-json"),
 ])
-def test_fastapi_validates_a_pydantic_body(serve, payload, status, reason):
+def test_fastapi_validates_a_pydantic_body(serve, payload, status):
     server = serve(fastapi_app, lifespan="auto")
     got = request(server, "POST", "/items", body=payload, headers={"content-type": "application/json"})
+    # The phrase comes from http.HTTPStatus, as the server's does: 422 is "Unprocessable
+    # Entity" up to Python 3.12 and "Unprocessable Content" (RFC 9110 §15.5.21) from 3.13.
+    reason = http.HTTPStatus(status).phrase
     assert got[:2] == (status, reason), f"POST /items with {payload!r} gave {got[0]} {got[1]}: {got[3][:200]!r}"
     if status == 201:
         assert json.loads(got[3]) == {"created": {"name": "pen", "price": 1.5}}

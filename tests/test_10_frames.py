@@ -208,20 +208,65 @@ CONFORMANCE = [
 ]
 
 NEXT_STEP = {  # by category: what to look at when a case of it fails
-    "1": "read byte 1's 7-bit length (126: a 16-bit length follows, 127: a 64-bit one),\n"
-         "then the 4-byte mask; unmask with payload[i] ^ mask[i % 4] (§5.2, §5.3).",
-    "2": "a ping or pong is its own event at once; over 125 bytes or FIN 0 is 1002 (§5.5).",
-    "3": "RSV1-3 (byte 0 & 0x70) must be 0 with no extension: ProtocolError(1002).",
-    "4": "only opcodes 0, 1, 2, 8, 9 and 0xA exist; any other: ProtocolError(1002).",
-    "5": "keep fragments until FIN; a continuation needs an open message and a new\n"
-         "TEXT/BINARY needs none; control frames may come in between (§5.4).",
-    "6": "decode text with codecs.getincrementaldecoder('utf-8')(), fragment by\n"
-         "fragment, final=True on the last; UnicodeDecodeError: ProtocolError(1007).",
-    "7": "empty: Close(1005, ''); 1 byte: 1002; the code must pass is_valid_close_code();\n"
-         "a reason that is not UTF-8: 1007.",
-    "9": "compare fragments so far + this frame's length with max_message_size as\n"
-         "soon as the length is read, before the payload: ProtocolError(1009).",
+    "1": "read byte 1's 7-bit length (126: a 16-bit length follows,\n"
+         "127: a 64-bit one), then the 4-byte mask; unmask with\n"
+         "payload[i] ^ mask[i % 4] (§5.2, §5.3).",
+    "2": "a ping or pong is its own event at once; over 125 bytes or\n"
+         "FIN 0 is ProtocolError(1002) (§5.5).",
+    "3": "RSV1-3 (byte 0 & 0x70) must be 0 when no extension was\n"
+         "negotiated: ProtocolError(1002) (§5.2).",
+    "4": "only opcodes 0, 1, 2, 8, 9 and 0xA exist; any other is\n"
+         "ProtocolError(1002) (§5.2).",
+    "5": "keep fragments until FIN; a continuation needs an open message,\n"
+         "a new TEXT/BINARY needs none; control frames may come in\n"
+         "between and come out at once (§5.4).",
+    "6": "decode text with codecs.getincrementaldecoder('utf-8')(),\n"
+         "fragment by fragment, final=True on the last one;\n"
+         "UnicodeDecodeError becomes ProtocolError(1007) (§8.1).",
+    "7": "empty: Close(1005, ''); 1 byte: 1002; the code must pass\n"
+         "is_valid_close_code(); a reason not UTF-8: 1007 (§5.5.1).",
+    "9": "add this frame's length to the fragments so far and compare with\n"
+         "max_message_size as soon as the length is read, before the\n"
+         "payload comes: ProtocolError(1009) (§7.4.1).",
 }
+
+OPCODE_NAMES = {CONTINUATION: "CONTINUATION", TEXT: "TEXT", BINARY: "BINARY", CLOSE: "CLOSE",
+                PING: "PING", PONG: "PONG"}
+
+
+def frames_on_the_wire(wire: bytes, limit: int = 4) -> str:
+    """The client's frames, unmasked, for a person to read: `TEXT fin=0 b'Hel' · ...`.
+
+    Only for messages: a plain reading of the header, never the learner's parser.
+    """
+    shown_frames, offset = [], 0
+    while offset + 2 <= len(wire) and len(shown_frames) < limit:
+        first, second = wire[offset], wire[offset + 1]
+        length, at = second & 0x7F, offset + 2
+        if length >= 126:
+            size = 2 if length == 126 else 8
+            length, at = int.from_bytes(wire[at:at + size], "big"), at + size
+        key = wire[at:at + 4] if second & 0x80 else b""
+        at += len(key)
+        payload = wire[at:at + length]
+        if key:
+            payload = bytes(byte ^ key[index % 4] for index, byte in enumerate(payload[:40]))
+        name = OPCODE_NAMES.get(first & 0x0F, f"opcode {first & 0x0F:#x}")
+        notes = [f"fin={first >> 7}"] if not first & 0x80 else []
+        notes += [f"rsv={first & 0x70:#04x}"] if first & 0x70 else []
+        notes += [] if key else ["unmasked"]
+        body = show_bytes(payload[:40], 40) + ("..." if length > 40 else "")
+        if at + length > len(wire):
+            body = f"({length} bytes announced, {max(0, len(wire) - at)} sent)"
+        elif name == "CLOSE" and length >= 2:
+            body = f"code {int.from_bytes(payload[:2], 'big')} reason {show_bytes(payload[2:40], 40)}"
+        elif length > 40:
+            notes.append(f"{length} bytes")
+        shown_frames.append(" ".join([name, *notes, body]))
+        offset = at + length
+    if offset < len(wire):
+        shown_frames.append(f"+ {len(wire) - offset} more bytes")
+    return " · ".join(shown_frames)
 
 
 @pytest.fixture(scope="module")
@@ -300,12 +345,15 @@ def test_conformance_case(frames, conformance: Case, feed: str, request):
     got = read_all(frames, pieces, conformance.max_message_size)
     if got != expected:
         case_id = request.node.callspec.id.rsplit(f"-{feed}", 1)[0]
+        hint = NEXT_STEP[case_id.split("-")[0]].replace("\n", "\n    ")
+        limit = conformance.max_message_size
+        parser_made = f", FrameParser(max_message_size={limit})" if limit else ""
         pytest.fail(
-            f"case {case_id}, fed {feed.replace('-', ' ')}:\n"
-            f"  the client sent:  {show_bytes(conformance.wire, 200)}\n"
+            f"case {case_id}, fed {feed.replace('-', ' ')}{parser_made}\n"
+            f"  the client sent:  {frames_on_the_wire(conformance.wire)}\n"
             f"  expected:         {shown(expected)}\n"
             f"  your parser gave: {shown(got)}\n"
-            f"  hint: {NEXT_STEP[case_id.split('-')[0]]}",
+            f"  next step: {hint}",
             pytrace=False,
         )
 

@@ -326,6 +326,87 @@ def shown(events: list) -> str:
     return ", ".join(parts)
 
 
+# -- exercise 10.1: the builders (first: they are the parser backwards) -----------------------
+
+BUILT = [  # (call, arguments, the bytes RFC 6455 §5.7 or §5.2 says)
+    pytest.param("text_frame", ("Hello",), "810548656c6c6f", id="text-hello-rfc5.7"),
+    pytest.param("text_frame", (KAPPA,), "810a" + KAPPA_BYTES.hex(), id="text-utf-8-rfc5.6"),
+    pytest.param("ping_frame", (b"Hello",), "890548656c6c6f", id="ping-hello-rfc5.7"),
+    pytest.param("pong_frame", (b"Hello",), "8a0548656c6c6f", id="pong-hello-rfc5.7"),
+    pytest.param("ping_frame", (), "8900", id="ping-empty-rfc5.5.2"),
+    pytest.param("binary_frame", (b"\x00" * 125,), "827d" + "00" * 125, id="binary-125-7-bit-length-rfc5.2"),
+    pytest.param("binary_frame", (b"\x00" * 126,), "827e007e" + "00" * 126, id="binary-126-16-bit-length-rfc5.2"),
+    pytest.param("binary_frame", (b"\x00" * 256,), "827e0100" + "00" * 256, id="binary-256-16-bit-length-rfc5.7"),
+    pytest.param("binary_frame", (b"\x00" * 65535,), "827effff" + "00" * 65535, id="binary-65535-16-bit-rfc5.2"),
+    pytest.param("binary_frame", (b"\x00" * 65536,), "827f0000000000010000" + "00" * 65536,
+                 id="binary-64KiB-64-bit-length-rfc5.7"),
+    pytest.param("close_frame", (), "880203e8", id="close-default-1000-rfc5.5.1"),
+    pytest.param("close_frame", (1001, "bye"), "880503e9627965", id="close-code-and-reason-rfc5.5.1"),
+    pytest.param("close_frame", (None,), "8800", id="close-without-code-rfc5.5.1"),
+    pytest.param("close_frame", (1012,), "880203f4", id="close-service-restart-rfc11.7"),
+]
+
+
+@pytest.mark.exercise("10.1")
+@pytest.mark.parametrize("name, arguments, expected_hex", BUILT)
+def test_builders_write_unmasked_server_frames(frames, name, arguments, expected_hex):
+    expected = bytes.fromhex(expected_hex)
+    got = getattr(frames, name)(*arguments)
+    shown_arguments = ", ".join(show_bytes(a, 20) if isinstance(a, bytes) else repr(a) for a in arguments)
+    assert got == expected, (
+        f"{name}({shown_arguments})\n  expected: {show_bytes(expected, 60)}\n  got:      "
+        f"{show_bytes(got, 60) if isinstance(got, bytes) else repr(got)}\n"
+        "  hint: byte 0 is 0x80 (FIN) | opcode; byte 1 the length with the MASK bit 0:\n"
+        "  a server never masks (§5.1); 126 + 2 bytes or 127 + 8 bytes for longer.")
+
+
+@pytest.mark.exercise("10.1")
+def test_a_fragmented_message_is_built_with_fin_and_continuation(frames):
+    got = frames.build_frame(frames.Opcode.TEXT, b"Hel", fin=False) + frames.build_frame(
+        frames.Opcode.CONTINUATION, b"lo")
+    expected = bytes.fromhex("010348656c8002") + b"lo"  # RFC 6455 §5.7's fragmented "Hello"
+    assert got == expected, (
+        f"build_frame(TEXT, b'Hel', fin=False) + build_frame(CONTINUATION, b'lo')\n"
+        f"  expected: {show_bytes(expected)}\n  got:      {show_bytes(got)}\n"
+        "  hint: FIN is the top bit of byte 0: 0 on every fragment but the last.")
+
+
+REFUSED = [
+    pytest.param("ping_frame", (b"*" * 126,), id="ping-over-125-bytes-rfc5.5"),
+    pytest.param("pong_frame", (b"*" * 126,), id="pong-over-125-bytes-rfc5.5"),
+    pytest.param("close_frame", (1000, "r" * 124), id="close-reason-over-123-bytes-rfc5.5"),
+    pytest.param("close_frame", (1000, "é" * 62), id="close-reason-over-123-utf-8-bytes-rfc5.5"),
+    pytest.param("close_frame", (1005,), id="close-code-1005-never-sent-rfc7.4.1"),
+    pytest.param("close_frame", (1006,), id="close-code-1006-never-sent-rfc7.4.1"),
+    pytest.param("close_frame", (999,), id="close-code-999-rfc7.4.2"),
+    pytest.param("close_frame", (None, "why"), id="close-reason-without-code-rfc5.5.1"),
+]
+
+
+@pytest.mark.exercise("10.1")
+@pytest.mark.parametrize("name, arguments", REFUSED)
+def test_builders_refuse_frames_the_rfc_forbids(frames, name, arguments):
+    try:
+        got = getattr(frames, name)(*arguments)
+    except ValueError:
+        return
+    shown_arguments = ", ".join(show_bytes(a, 20) if isinstance(a, bytes) else repr(a) for a in arguments)
+    pytest.fail(f"{name}({shown_arguments}) returned {show_bytes(got, 40)}; a peer would fail the\n"
+                "  connection on it. Raise ValueError: control frames carry at most 125 bytes,\n"
+                "  and 1005, 1006 (and codes is_valid_close_code() refuses) are never sent.",
+                pytrace=False)
+
+
+@pytest.mark.exercise("10.1")
+def test_a_control_frame_cannot_be_built_fragmented(frames):
+    try:
+        got = frames.build_frame(frames.Opcode.PING, b"", fin=False)
+    except ValueError:
+        return
+    pytest.fail(f"build_frame(Opcode.PING, b'', fin=False) returned {show_bytes(got)};\n"
+                "  control frames are never fragmented (§5.5): raise ValueError.", pytrace=False)
+
+
 # -- exercise 10.1: the conformance list -----------------------------------------------------
 
 
@@ -407,84 +488,3 @@ def test_a_client_side_parser_wants_unmasked_frames(frames, wire, expected):
         f"FrameParser(from_client=False) reads what a server sends: frames without a mask\n"
         f"  fed:      {show_bytes(wire)}\n  expected: {shown(expected)}\n  got:      {shown(got)}\n"
         "  hint: from_client=False turns the mask rule round (§5.1: a server never masks).")
-
-
-# -- exercise 10.1: the builders ---------------------------------------------------------------
-
-BUILT = [  # (call, arguments, the bytes RFC 6455 §5.7 or §5.2 says)
-    pytest.param("text_frame", ("Hello",), "810548656c6c6f", id="text-hello-rfc5.7"),
-    pytest.param("text_frame", (KAPPA,), "810a" + KAPPA_BYTES.hex(), id="text-utf-8-rfc5.6"),
-    pytest.param("ping_frame", (b"Hello",), "890548656c6c6f", id="ping-hello-rfc5.7"),
-    pytest.param("pong_frame", (b"Hello",), "8a0548656c6c6f", id="pong-hello-rfc5.7"),
-    pytest.param("ping_frame", (), "8900", id="ping-empty-rfc5.5.2"),
-    pytest.param("binary_frame", (b"\x00" * 125,), "827d" + "00" * 125, id="binary-125-7-bit-length-rfc5.2"),
-    pytest.param("binary_frame", (b"\x00" * 126,), "827e007e" + "00" * 126, id="binary-126-16-bit-length-rfc5.2"),
-    pytest.param("binary_frame", (b"\x00" * 256,), "827e0100" + "00" * 256, id="binary-256-16-bit-length-rfc5.7"),
-    pytest.param("binary_frame", (b"\x00" * 65535,), "827effff" + "00" * 65535, id="binary-65535-16-bit-rfc5.2"),
-    pytest.param("binary_frame", (b"\x00" * 65536,), "827f0000000000010000" + "00" * 65536,
-                 id="binary-64KiB-64-bit-length-rfc5.7"),
-    pytest.param("close_frame", (), "880203e8", id="close-default-1000-rfc5.5.1"),
-    pytest.param("close_frame", (1001, "bye"), "880503e9627965", id="close-code-and-reason-rfc5.5.1"),
-    pytest.param("close_frame", (None,), "8800", id="close-without-code-rfc5.5.1"),
-    pytest.param("close_frame", (1012,), "880203f4", id="close-service-restart-rfc11.7"),
-]
-
-
-@pytest.mark.exercise("10.1")
-@pytest.mark.parametrize("name, arguments, expected_hex", BUILT)
-def test_builders_write_unmasked_server_frames(frames, name, arguments, expected_hex):
-    expected = bytes.fromhex(expected_hex)
-    got = getattr(frames, name)(*arguments)
-    shown_arguments = ", ".join(show_bytes(a, 20) if isinstance(a, bytes) else repr(a) for a in arguments)
-    assert got == expected, (
-        f"{name}({shown_arguments})\n  expected: {show_bytes(expected, 60)}\n  got:      "
-        f"{show_bytes(got, 60) if isinstance(got, bytes) else repr(got)}\n"
-        "  hint: byte 0 is 0x80 (FIN) | opcode; byte 1 the length with the MASK bit 0:\n"
-        "  a server never masks (§5.1); 126 + 2 bytes or 127 + 8 bytes for longer.")
-
-
-@pytest.mark.exercise("10.1")
-def test_a_fragmented_message_is_built_with_fin_and_continuation(frames):
-    got = frames.build_frame(frames.Opcode.TEXT, b"Hel", fin=False) + frames.build_frame(
-        frames.Opcode.CONTINUATION, b"lo")
-    expected = bytes.fromhex("010348656c8002") + b"lo"  # RFC 6455 §5.7's fragmented "Hello"
-    assert got == expected, (
-        f"build_frame(TEXT, b'Hel', fin=False) + build_frame(CONTINUATION, b'lo')\n"
-        f"  expected: {show_bytes(expected)}\n  got:      {show_bytes(got)}\n"
-        "  hint: FIN is the top bit of byte 0: 0 on every fragment but the last.")
-
-
-REFUSED = [
-    pytest.param("ping_frame", (b"*" * 126,), id="ping-over-125-bytes-rfc5.5"),
-    pytest.param("pong_frame", (b"*" * 126,), id="pong-over-125-bytes-rfc5.5"),
-    pytest.param("close_frame", (1000, "r" * 124), id="close-reason-over-123-bytes-rfc5.5"),
-    pytest.param("close_frame", (1000, "é" * 62), id="close-reason-over-123-utf-8-bytes-rfc5.5"),
-    pytest.param("close_frame", (1005,), id="close-code-1005-never-sent-rfc7.4.1"),
-    pytest.param("close_frame", (1006,), id="close-code-1006-never-sent-rfc7.4.1"),
-    pytest.param("close_frame", (999,), id="close-code-999-rfc7.4.2"),
-    pytest.param("close_frame", (None, "why"), id="close-reason-without-code-rfc5.5.1"),
-]
-
-
-@pytest.mark.exercise("10.1")
-@pytest.mark.parametrize("name, arguments", REFUSED)
-def test_builders_refuse_frames_the_rfc_forbids(frames, name, arguments):
-    try:
-        got = getattr(frames, name)(*arguments)
-    except ValueError:
-        return
-    shown_arguments = ", ".join(show_bytes(a, 20) if isinstance(a, bytes) else repr(a) for a in arguments)
-    pytest.fail(f"{name}({shown_arguments}) returned {show_bytes(got, 40)}; a peer would fail the\n"
-                "  connection on it. Raise ValueError: control frames carry at most 125 bytes,\n"
-                "  and 1005, 1006 (and codes is_valid_close_code() refuses) are never sent.",
-                pytrace=False)
-
-
-@pytest.mark.exercise("10.1")
-def test_a_control_frame_cannot_be_built_fragmented(frames):
-    try:
-        got = frames.build_frame(frames.Opcode.PING, b"", fin=False)
-    except ValueError:
-        return
-    pytest.fail(f"build_frame(Opcode.PING, b'', fin=False) returned {show_bytes(got)};\n"
-                "  control frames are never fragmented (§5.5): raise ValueError.", pytrace=False)

@@ -347,7 +347,8 @@ def unmask(payload: bytes, mask: bytes) -> bytes:
     Masking twice gives the payload back, so this also masks.
     """
     # EXERCISE 10.1: XOR every byte of the payload with the mask byte at its position modulo 4.
-    # One big-integer XOR instead of a Python loop over the bytes: ~50x faster on 1 MiB.
+    # One big-integer XOR, not a Python loop over the bytes: 1 MiB takes 6 ms, the
+    # loop 211 ms (python -m timeit, lesson 10 README).
     repeated = (mask * (len(payload) // 4 + 1))[:len(payload)]
     return (int.from_bytes(payload, "big") ^ int.from_bytes(repeated, "big")).to_bytes(len(payload), "big")
     # END EXERCISE

@@ -458,14 +458,27 @@ def test_a_failed_parser_raises_the_same_error_again(frames):
                 "  remember the error and raise it again on every later call.", pytrace=False)
 
 
+ERRORS_WITH_REASONS = [
+    pytest.param(client_frame(0x3, b"x"), 1002, id="reserved-opcode-1002"),
+    pytest.param(text(b"\xff"), 1007, id="not-utf-8-1007"),
+    pytest.param(header_only(BINARY, 2**40), 1009, id="too-big-1009"),
+]
+
+
 @pytest.mark.exercise("10.1")
-def test_protocol_error_says_why(frames):
+@pytest.mark.parametrize("wire, code", ERRORS_WITH_REASONS)
+def test_protocol_error_has_a_reason_that_fits_a_close_frame(frames, wire, code):
     parser = frames.FrameParser()
-    parser.feed(client_frame(0x3, b"x"))
+    parser.feed(wire)
     with pytest.raises(frames.ProtocolError) as caught:
         parser.next_event()
-    assert isinstance(caught.value.reason, str) and caught.value.reason, (
-        f"ProtocolError(1002, reason) needs a reason a person can read; got {caught.value.reason!r}")
+    reason = caught.value.reason
+    assert caught.value.code == code and isinstance(reason, str) and reason, (
+        f"expected ProtocolError({code}, reason) with a reason a person can read;\n"
+        f"  got code {caught.value.code}, reason {reason!r}")
+    assert len(reason.encode()) <= 123, (
+        f"the reason is {len(reason.encode())} bytes of UTF-8: {reason!r}\n"
+        "  the server sends it back in a Close frame, where at most 123 bytes fit (§5.5).")
 
 
 CLIENT_SIDE = [

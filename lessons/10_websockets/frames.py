@@ -3,6 +3,8 @@
 What you build (exercise 10.1):
   FrameParser.feed(data)         keep the bytes a client sent, in any pieces
   FrameParser.next_event()       the next whole message or control frame, or None
+  unmask(payload, mask)          undo a client's mask (RFC 6455 §5.3)
+  parse_close(payload)           the code and reason of a close frame
   build_frame(opcode, payload)   one server frame (never masked)
   text_frame / binary_frame / ping_frame / pong_frame / close_frame
                                  the frames a server sends, built on build_frame
@@ -133,7 +135,8 @@ Event = Union[TextMessage, BytesMessage, Ping, Pong, Close]
 class ProtocolError(Exception):
     """The peer broke RFC 6455. `code` is the close code to send before closing:
     1002 (a protocol error), 1007 (text that is not UTF-8) or 1009 (a message
-    over the size limit). `reason` says what was wrong, in a few words."""
+    over the size limit). `reason` says what was wrong, in a few words that fit
+    in the Close frame the server sends back (at most 123 bytes of UTF-8)."""
 
     def __init__(self, code: int, reason: str) -> None:
         super().__init__(f"{code}: {reason}")

@@ -164,6 +164,7 @@ CONFORMANCE = [
          text(KAPPA_BYTES[:1], fin=False) + b"".join(more(KAPPA_BYTES[i:i + 1], fin=False)
                                                      for i in range(1, len(KAPPA_BYTES))) + more(""),
          ("text", KAPPA)),
+    case("6-highest-code-point-u10ffff-rfc8.1", text("\U0010ffff"), ("text", "\U0010ffff")),
     case("6-byte-ff-rfc8.1", text(b"ab\xffcd"), ERR_UTF8),
     case("6-overlong-slash-rfc8.1", text(b"\xc0\xaf"), ERR_UTF8),
     case("6-surrogate-rfc8.1", text(b"\xed\xa0\x80"), ERR_UTF8),
@@ -203,6 +204,8 @@ CONFORMANCE = [
          ERR_TOO_BIG, max_message_size=SMALL_LIMIT),
     case("9-control-frames-do-not-count", text("*" * 600, fin=False) + client_frame(PING, b"*" * 100)
          + more("*" * 400), ("ping", b"*" * 100), ("text", "*" * SMALL_LIMIT), max_message_size=SMALL_LIMIT),
+    case("9-a-ping-over-a-tiny-limit-is-read", client_frame(PING, b"*" * 100), ("ping", b"*" * 100),
+         max_message_size=10),
     case("9-a-new-message-starts-from-zero", text("*" * 800) + text("*" * 800),
          ("text", "*" * 800), ("text", "*" * 800), max_message_size=SMALL_LIMIT),
 ]

@@ -289,7 +289,8 @@ class FrameParser:
         elif opcode is Opcode.CONTINUATION and self.state is not State.IN_MESSAGE:
             raise ProtocolError(PROTOCOL_ERROR, "a continuation frame with no message to continue (§5.4)")
         elif opcode is not Opcode.CONTINUATION and self.state is State.IN_MESSAGE:
-            raise ProtocolError(PROTOCOL_ERROR, f"a new {opcode.name} message inside a fragmented one (§5.4)")
+            raise ProtocolError(PROTOCOL_ERROR,
+                                f"a new {opcode.name} message inside a fragmented one (§5.4)")
         return fin, opcode, masked, length
 
     def _check_size(self, opcode: Opcode, length: int) -> None:

@@ -22,6 +22,8 @@ MUTANTS = {
     "64-bit length with its top bit set accepted": [("if length >> 63:", "if False:")],
     "size limit per frame, not per message": [(
         "so_far = self._message_size if opcode is Opcode.CONTINUATION else 0", "so_far = 0")],
+    "control frames counted against the message limit": [(
+        "            return  # at most 125 bytes, checked with the first two bytes\n", "")],
     "reserved bits not checked": [("if first & 0x70:", "if False:")],
     # 10.1 control frames (§5.5)
     "control frame over 125 bytes accepted": [("if length > MAX_CONTROL_PAYLOAD:", "if False:")],

@@ -323,7 +323,8 @@ def shown(events: list) -> str:
         return "nothing (next_event() returned None)"
     parts = []
     for event in events:
-        if event[0] in ("text", "bytes", "ping", "pong") and len(event[1]) > 40:
+        if event[0] in ("text", "bytes", "ping", "pong") and isinstance(event[1], (str, bytes)) \
+                and len(event[1]) > 40:
             event = (event[0], f"<{len(event[1])} {'chars' if event[0] == 'text' else 'bytes'}>")
         parts.append("ProtocolError(%s)" % event[1] if event[0] == "error" else repr(event))
     return ", ".join(parts)
@@ -416,7 +417,7 @@ def test_a_control_frame_cannot_be_built_fragmented(frames):
 @pytest.mark.exercise("10.1")
 @pytest.mark.parametrize("feed", FEEDS)
 @pytest.mark.parametrize("conformance", CONFORMANCE)
-def test_conformance_case(frames, conformance: Case, feed: str, request):
+def test_reads_as_rfc6455_says(frames, conformance: Case, feed: str, request):
     expected = list(conformance.expected)
     if feed == "whole":
         pieces = [conformance.wire]

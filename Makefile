@@ -10,7 +10,7 @@ export IMPL
 
 # `make test-lesson 3` and `make test-lesson N=3` both work: a bare number among
 # the goals is the lesson, and is itself a goal that does nothing.
-LESSON_NUMBERS := 1 2 3 4 5 6 7 8 9 01 02 03 04 05 06 07 08 09
+LESSON_NUMBERS := 1 2 3 4 5 6 7 8 9 10 11 01 02 03 04 05 06 07 08 09
 N ?= $(firstword $(filter $(LESSON_NUMBERS),$(MAKECMDGOALS)))
 $(filter $(LESSON_NUMBERS),$(MAKECMDGOALS)):
 	@:

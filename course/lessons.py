@@ -22,6 +22,7 @@ LESSON_FOLDERS = {
     7: ("07_http_parsing", "parser"),
     8: ("08_asgi_server", "server"),
     9: ("09_production", "server"),
+    10: ("10_websockets", "server"),  # 10.1 is frames.py: its tests load_lesson(10, "frames")
 }
 
 

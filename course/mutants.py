@@ -8,7 +8,8 @@ makes, and the edits that put it into the reference solution:
     }
 
 Each mutant is the lesson's solution folder with those text replacements made
-in its exercise module. The lesson's tests run on it and must fail (they stop
+in its exercise module, or in the module the file names as `MODULE = "frames"`
+(lesson 10's mistakes live in frames.py, not in its server). The lesson's tests run on it and must fail (they stop
 at the first failure, so a caught mutant costs little). A mutant that passes
 means the tests no longer catch that mistake.
 
@@ -36,14 +37,24 @@ from course.stubs import EXERCISE_END, EXERCISE_START
 Edit = tuple[str, str]  # (text in the solution, text that replaces it)
 
 
-def mutants_of(lesson: Lesson) -> dict[str, list[Edit]]:
+def _mutants_file(lesson: Lesson):
     path = TESTS_DIR / "mutants" / f"{lesson.folder}.py"
     if not path.exists():
-        return {}
+        return None
     spec = importlib.util.spec_from_file_location(f"_mutants_{lesson.folder}", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module.MUTANTS
+    return module
+
+
+def mutants_of(lesson: Lesson) -> dict[str, list[Edit]]:
+    module = _mutants_file(lesson)
+    return module.MUTANTS if module else {}
+
+
+def mutated_module(lesson: Lesson) -> str:
+    """The module the edits apply to: the file's MODULE, else the lesson's exercise module."""
+    return getattr(_mutants_file(lesson), "MODULE", lesson.module)
 
 
 def apply_edits(source: str, edits: list[Edit], name: str) -> str:
@@ -101,7 +112,7 @@ def is_caught(lesson: Lesson, name: str, edits: list[Edit]) -> bool:
     with tempfile.TemporaryDirectory(prefix="mutant-") as scratch:
         folder = Path(scratch) / lesson.folder
         shutil.copytree(SOLUTIONS_DIR / lesson.folder, folder, ignore=shutil.ignore_patterns("__pycache__"))
-        module = folder / f"{lesson.module}.py"
+        module = folder / f"{mutated_module(lesson)}.py"
         source = module.read_text()
         module.write_text(apply_edits(source, edits, name))
         first = _caught_by().get(key)

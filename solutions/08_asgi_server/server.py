@@ -110,22 +110,19 @@ def http_date() -> bytes:
     return email.utils.formatdate(usegmt=True).encode("ascii")
 
 
-def error_app(status: int, message: str = "") -> ASGIApp:
+def error_app(status: int) -> ASGIApp:
     """An app that answers `status` with a short text body: how the server refuses a request.
 
     The server runs it like any app, so the refusal waits its turn behind the
     responses owed to the requests before it.
     """
-    body = (message or f"{status} {reason_phrase(status)}").encode() + b"\n"
+    body = f"{status} {reason_phrase(status)}\n".encode()
     headers = [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", b"%d" % len(body))]
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
     return app
-
-
-bad_request_app = error_app(400, "Bad Request: the server could not parse this request.")
 
 
 class RequestCycle:
@@ -476,9 +473,8 @@ class HttpProtocol(asyncio.Protocol):
             return
         if broken is not None:
             self.pipeline.remove(broken)  # it never started: forget it
-        app = bad_request_app if status == 400 else error_app(status)
         scope = {"type": "http", "method": "GET", "path": "", "http_version": "1.1", "client": self.client}
-        self.pipeline.append(RequestCycle(self, scope, app, keep_alive=False, expect_continue=False))
+        self.pipeline.append(RequestCycle(self, scope, error_app(status), keep_alive=False, expect_continue=False))
         if self.running is None:
             self._run_next()
         # END EXERCISE

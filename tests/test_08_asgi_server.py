@@ -727,6 +727,30 @@ def test_http11_request_without_exactly_one_host_gets_400(serve, request_bytes):
     assert records.empty(), "the app was called for a request the server must refuse"
 
 
+@pytest.mark.exercise("8.6")
+@pytest.mark.parametrize("request_bytes, status", [
+    pytest.param(b"POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400,
+                 id="chunked-from-http-1.0"),
+    pytest.param(b"POST / HTTP/1.1\r\nHost: test\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n", 501,
+                 id="a-coding-we-cannot-decode"),
+    pytest.param(b"GET / HTTP/2.0\r\nHost: test\r\n\r\n", 505, id="http-2.0-request-line"),
+])
+def test_heads_httptools_accepts_but_check_head_refuses_get_its_status(serve, request_bytes, status):
+    records = queue.Queue()
+    server = serve(recording_app(records))
+    with raw_client(server) as client:
+        client.send(request_bytes)
+        try:
+            got = client.read_response()[0]
+        except (ConnectionError, ValueError, socket.timeout) as error:
+            got = f"no response ({type(error).__name__})"
+        assert got == status, report(
+            request_bytes, client, server.address[1], got=got,
+            hint=f"check_head raises BadRequest(status={status}) for this head:\n"
+                 "        answer with that status, not always 400")
+    assert records.empty(), "the app was called for a request the server must refuse"
+
+
 async def crash_app(scope, receive, send):
     if scope["path"] == "/ok":
         return await send_bytes(send, 200, b"fine")

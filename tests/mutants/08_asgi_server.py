@@ -66,6 +66,9 @@ MUTANTS = {
     "Host required from HTTP/1.0 clients too": [
         ("        check_head(http_version, self.headers)  # a BadRequest",
          '        check_head("1.1", self.headers)  # a BadRequest')],
+    "every refusal answered 400 (BadRequest.status ignored)": [
+        ("                self.bad_request(str(error.__context__), error.__context__.status)",
+         "                self.bad_request(str(error.__context__))")],
     "an Upgrade it does not speak answered 400": [
         ("                data = data[upgrade.args[0]:]",
          '                self.bad_request("protocol upgrades are not supported")\n                return')],

@@ -351,11 +351,13 @@ class HttpProtocol(asyncio.Protocol):
                 # (args[0] is where they start) are the next request.
                 data = data[upgrade.args[0]:]
             except httptools.HttpParserCallbackError as error:
-                # A callback of ours raised: BadRequest is the client's fault and gets its
-                # status; anything else is a bug of ours, which must not pass for a 400.
-                if not isinstance(error.__context__, BadRequest):
+                # A callback of ours raised. BadRequest, or httptools refusing the URL
+                # (parse_url), is the client's fault; anything else is a bug of ours,
+                # which must not pass for a 400.
+                cause = error.__context__
+                if not isinstance(cause, (BadRequest, httptools.HttpParserError)):
                     raise
-                self.bad_request(str(error.__context__), error.__context__.status)
+                self.bad_request(str(cause), getattr(cause, "status", 400))
                 return
             except httptools.HttpParserError as error:
                 self.bad_request(str(error))

@@ -67,8 +67,8 @@ MUTANTS = {
         ("        check_head(http_version, self.headers)  # a BadRequest",
          '        check_head("1.1", self.headers)  # a BadRequest')],
     "every refusal answered 400 (BadRequest.status ignored)": [
-        ("                self.bad_request(str(error.__context__), error.__context__.status)",
-         "                self.bad_request(str(error.__context__))")],
+        ('                self.bad_request(str(cause), getattr(cause, "status", 400))',
+         "                self.bad_request(str(cause))")],
     "an Upgrade it does not speak answered 400": [
         ("                data = data[upgrade.args[0]:]",
          '                self.bad_request("protocol upgrades are not supported")\n                return')],

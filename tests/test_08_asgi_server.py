@@ -15,7 +15,9 @@ import contextlib
 import http.client
 import json
 import queue
+import logging
 import selectors
+import shutil
 import signal
 import socket
 import subprocess
@@ -26,7 +28,7 @@ import time
 
 import pytest
 
-from tests.harness import RawHttpClient, nc_command, running_asgi_server, wire_report
+from tests.harness import RawHttpClient, nc_command, running_asgi_server, show_bytes, wire_report
 
 WAIT = 5.0  # seconds a test waits for something the server should do at once
 
@@ -42,6 +44,18 @@ CHUNKED_POST = (b"POST /echo HTTP/1.1\r\nHost: test\r\nTransfer-Encoding: chunke
                 b"5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n")
 EXPECT_CONTINUE_HEAD = (b"POST /echo HTTP/1.1\r\nHost: test\r\nContent-Length: 5\r\n"
                         b"Expect: 100-continue\r\n\r\n")
+GET_WITHOUT_HOST = b"GET / HTTP/1.1\r\n\r\n"
+GET_TWO_HOSTS = b"GET / HTTP/1.1\r\nHost: a.test\r\nHost: b.test\r\n\r\n"
+# What `curl --http2 http://...` sends: "switch to HTTP/2 if you speak it" (RFC 7540 §3.2).
+H2C_UPGRADE_GET = (b"GET /h2c HTTP/1.1\r\nHost: test\r\nConnection: Upgrade, HTTP2-Settings\r\n"
+                   b"Upgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\n\r\n")
+WEBSOCKET_UPGRADE_GET = (b"GET /chat HTTP/1.1\r\nHost: test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+                         b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+# httptools skips the body of an Upgrade request: a server that let it through would
+# run the "body" as a second request (request smuggling).
+SMUGGLED_GET = b"GET /smuggled HTTP/1.1\r\nHost: test\r\n\r\n"
+UPGRADE_WITH_A_BODY = (b"POST / HTTP/1.1\r\nHost: test\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n"
+                       b"Content-Length: %d\r\n\r\n%s" % (len(SMUGGLED_GET), SMUGGLED_GET))
 
 
 def get(path: str, *headers: str) -> bytes:
@@ -257,6 +271,55 @@ def test_second_request_on_a_connection_starts_with_fresh_headers(serve):
     assert json.loads(body)["headers"] == [["host", "test"]], (
         f"The second request's scope has headers {json.loads(body)['headers']!r}: start a new header list "
         "for every request (on_message_begin), not one per connection.")
+
+
+UPGRADE_HINT = ("serve an Upgrade you do not speak as plain HTTP (RFC 9110 §7.8);\n"
+                "        after HttpParserUpgrade(offset), feed the parser data[offset:]")
+
+
+@pytest.mark.exercise("8.2")
+@pytest.mark.parametrize("upgrade_request, pipelined", [
+    pytest.param(H2C_UPGRADE_GET, False, id="h2c"),
+    pytest.param(WEBSOCKET_UPGRADE_GET, False, id="websocket"),
+    pytest.param(H2C_UPGRADE_GET, True, id="h2c-pipelined"),
+])
+def test_unsupported_upgrade_is_served_as_http_and_the_connection_goes_on(serve, upgrade_request, pipelined):
+    server = serve(echo_app)
+    second = get("/after-upgrade")
+    with raw_client(server) as client:
+        client.send(upgrade_request + second if pipelined else upgrade_request)
+        try:
+            first = client.read_response()
+            if not pipelined:
+                client.send(second)
+            after = client.read_response()
+        except (ConnectionError, ValueError, socket.timeout) as error:
+            pytest.fail(report(upgrade_request + second, client, server.address[1],
+                               f"{UPGRADE_HINT} [{type(error).__name__}: {error}]"), pytrace=False)
+    path = upgrade_request.split(b" ")[1].decode()
+    got = [(first[0], json.loads(first[3])["path"] if first[0] == 200 else None),
+           (after[0], json.loads(after[3])["path"] if after[0] == 200 else None)]
+    assert got == [(200, path), (200, "/after-upgrade")], report(
+        upgrade_request + second, client, server.address[1], UPGRADE_HINT, got=got)
+
+
+@pytest.mark.exercise("8.2")
+@pytest.mark.timeout(20)
+def test_curl_http2_gets_an_http11_answer(serve):
+    curl = shutil.which("curl")
+    if curl is None:
+        pytest.skip("curl is not installed: get it (apt install curl, brew install curl) to "
+                    "run this test, which sends `curl --http2` to your server")
+    server = serve(echo_app)
+    url = "http://%s:%d/h2c" % server.address
+    command = [curl, "--silent", "--show-error", "--include", "--http2", "--noproxy", "*",
+               "--max-time", str(WAIT), url]
+    result = subprocess.run(command, capture_output=True, timeout=WAIT * 2)
+    status_line = result.stdout.split(b"\r\n", 1)[0]
+    assert status_line == b"HTTP/1.1 200 OK", (
+        f"\n  `{' '.join(command)}` got {show_bytes(status_line)} "
+        f"(exit {result.returncode}, {result.stderr.decode(errors='replace').strip()!r})"
+        f"\n  hint: {UPGRADE_HINT}")
 
 
 # --- 8.3 receive(): the body in pieces, 100 Continue, http.disconnect -------------------
@@ -486,6 +549,56 @@ def test_send_rejects_messages_out_of_order(serve, messages):
         "messages, is the only legal order; raise RuntimeError for anything else.")
 
 
+def endless_stream_app(started: threading.Event, outcome: queue.Queue):
+    """On /stream, streams 1 KB pieces for as long as send() lets it (at most ~20 s), puts
+    on `outcome` what send() raised (or "never raised"), and re-raises, as the ASGI spec
+    allows. Any other path gets a plain 200."""
+    async def app(scope, receive, send):
+        if scope["path"] != "/stream":
+            return await send_bytes(send, 200, b"ok")
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})
+        started.set()
+        try:
+            for _ in range(2000):
+                await send({"type": "http.response.body", "body": b"x" * 1024, "more_body": True})
+                await asyncio.sleep(0.01)  # the app's own pace, not a synchronisation
+        except BaseException as error:
+            outcome.put(error)
+            raise
+        outcome.put("never raised")
+    return app
+
+
+@pytest.mark.exercise("8.4")
+def test_send_after_the_client_has_gone_raises_an_oserror_the_server_does_not_log(serve, caplog):
+    started, outcome = threading.Event(), queue.Queue()
+    server = serve(endless_stream_app(started, outcome))
+    with raw_client(server) as client:
+        client.send(get("/stream"))
+        client.read_until(b"\r\n\r\n")  # the head: the app is streaming now
+        assert started.wait(WAIT)
+    # The client has closed. The app's next send() must raise an OSError subclass (ASGI
+    # HTTP spec 2.4, "Disconnected Client"), or it streams on for nobody.
+    try:
+        error = outcome.get(timeout=WAIT)
+        got = f"send() raised {error!r}"
+    except queue.Empty:
+        error, got = None, f"send() still returned normally after {WAIT} s"
+    assert isinstance(error, OSError), (
+        f"\n  the client closed mid-response; the app's {got}"
+        "\n  expected: an OSError subclass (ClientDisconnected), so the app stops"
+        "\n  hint: connection_lost marks the running cycle disconnected;"
+        "\n        send() checks that before anything else")
+    # A new request is answered once the loop has finished with the first one (one thread):
+    # anything it logged about the disconnected client is in caplog by then.
+    assert ask(server, SIMPLE_GET)[0] == 200
+    errors = [record for record in caplog.records if record.levelno >= logging.ERROR]
+    assert not errors, (
+        f"\n  the server logged {errors[0].getMessage()!r} for a client that left"
+        "\n  expected: no error log; a client leaving is not the app's fault (ASGI spec)"
+        "\n  hint: catch ClientDisconnected around `await app(...)`, before Exception")
+
+
 # --- 8.5 keep-alive and pipelining ------------------------------------------------------
 
 @pytest.mark.exercise("8.5")
@@ -560,12 +673,12 @@ def test_http10_client_gets_an_unchunked_body_ended_by_close(serve):
 @pytest.mark.parametrize("request_bytes", [
     pytest.param(b"HELLO THERE\r\n\r\n", id="not-http"),
     pytest.param(b"GET / HTTP/1.1\r\nHost test\r\n\r\n", id="header-without-colon"),
-    pytest.param(b"GET / HTTP/1.1\r\nContent-Length: abc\r\n\r\n", id="bad-content-length"),
-    pytest.param(b"POST / HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
-                 id="content-length-and-chunked"),
-    pytest.param(b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n",
+    pytest.param(b"GET / HTTP/1.1\r\nHost: test\r\nContent-Length: abc\r\n\r\n", id="bad-content-length"),
+    pytest.param(b"POST / HTTP/1.1\r\nHost: test\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n"
+                 b"0\r\n\r\n", id="content-length-and-chunked"),
+    pytest.param(b"POST / HTTP/1.1\r\nHost: test\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n",
                  id="bad-chunk-size"),
-    pytest.param(b"GET / HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n", id="upgrade"),
+    pytest.param(UPGRADE_WITH_A_BODY, id="upgrade-with-a-body"),
 ])
 def test_bad_request_gets_400_then_the_connection_closes(serve, request_bytes):
     server = serve(echo_app)
@@ -590,6 +703,52 @@ def test_good_request_before_garbage_is_answered_first(serve):
         first, second = client.read_response(), client.read_response()
     assert (first[0], second[0]) == (200, 400), report(request, client, server.address[1],
                                                         "answer the good request, then 400 for the garbage")
+
+
+@pytest.mark.exercise("8.6")
+@pytest.mark.parametrize("request_bytes", [
+    pytest.param(GET_WITHOUT_HOST, id="no-host"),
+    pytest.param(GET_TWO_HOSTS, id="two-hosts"),
+])
+def test_http11_request_without_exactly_one_host_gets_400(serve, request_bytes):
+    records = queue.Queue()
+    server = serve(recording_app(records))
+    with raw_client(server) as client:
+        client.send(request_bytes)
+        try:
+            status = client.read_response()[0]
+        except (ConnectionError, ValueError, socket.timeout) as error:
+            status = f"no response ({type(error).__name__})"
+        hint = ("an HTTP/1.1 request needs exactly one Host, or 400 (RFC 9112 §3.2):\n"
+                "        call check_head (http11.py) in on_headers_complete")
+        assert status == 400, report(request_bytes, client, server.address[1], hint, got=status)
+        assert client.closed_by_server(), report(request_bytes, client, server.address[1],
+                                                 "after a 400, close the connection")
+    assert records.empty(), "the app was called for a request the server must refuse"
+
+
+@pytest.mark.exercise("8.6")
+@pytest.mark.parametrize("request_bytes, status", [
+    pytest.param(b"POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400,
+                 id="chunked-from-http-1.0"),
+    pytest.param(b"POST / HTTP/1.1\r\nHost: test\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n", 501,
+                 id="a-coding-we-cannot-decode"),
+    pytest.param(b"GET / HTTP/2.0\r\nHost: test\r\n\r\n", 505, id="http-2.0-request-line"),
+])
+def test_heads_httptools_accepts_but_check_head_refuses_get_its_status(serve, request_bytes, status):
+    records = queue.Queue()
+    server = serve(recording_app(records))
+    with raw_client(server) as client:
+        client.send(request_bytes)
+        try:
+            got = client.read_response()[0]
+        except (ConnectionError, ValueError, socket.timeout) as error:
+            got = f"no response ({type(error).__name__})"
+        assert got == status, report(
+            request_bytes, client, server.address[1], got=got,
+            hint=f"check_head raises BadRequest(status={status}) for this head:\n"
+                 "        answer with that status, not always 400")
+    assert records.empty(), "the app was called for a request the server must refuse"
 
 
 async def crash_app(scope, receive, send):
@@ -712,10 +871,41 @@ def test_lifespan_startup_failure_closes_the_listening_socket(lesson, fd_leak_ch
         socket.create_connection(address, timeout=WAIT).close()
 
 
+async def returns_on_lifespan_app(scope, receive, send):
+    """How many tutorials say "no lifespan here": return at once from anything but HTTP."""
+    if scope["type"] != "http":
+        return
+    await send_bytes(send, 200, b"ok")
+
+
 @pytest.mark.exercise("8.7")
-def test_lifespan_auto_serves_an_app_without_lifespan_support(serve):
-    server = serve(echo_app, lifespan="auto")  # echo_app asserts scope["type"] == "http"
+@pytest.mark.parametrize("app", [
+    pytest.param(echo_app, id="app-raises"),  # echo_app asserts scope["type"] == "http"
+    pytest.param(returns_on_lifespan_app, id="app-returns"),
+])
+def test_lifespan_auto_serves_an_app_without_lifespan_support(serve, app):
+    try:
+        server = serve(app, lifespan="auto")
+    except NotImplementedError:
+        raise
+    except Exception as error:  # noqa: BLE001 - the test reports whatever start() raised
+        pytest.fail(f"\n  start() raised {error!r} with lifespan=\"auto\""
+                    "\n  expected: an app that raises or returns before answering"
+                    "\n  lifespan.startup has no lifespan support: serve it without"
+                    "\n  hint: in auto mode, settle `started` as a success then", pytrace=False)
     assert ask(server, SIMPLE_GET)[0] == 200
+
+
+@pytest.mark.exercise("8.7")
+def test_lifespan_on_refuses_an_app_that_returns_without_starting_up(lesson, fd_leak_check):
+    with pytest.raises(Exception) as raised:
+        with running_asgi_server(lesson, returns_on_lifespan_app, lifespan="on"):
+            pass
+    if raised.errisinstance(NotImplementedError):
+        raise raised.value
+    assert raised.errisinstance(lesson.LifespanFailure), (
+        f"start() raised {raised.value!r}: with lifespan=\"on\" the app must start up, and one "
+        "that returns without lifespan.startup.complete did not: raise LifespanFailure")
 
 
 # --- 8.8 the command line ---------------------------------------------------------------

@@ -60,7 +60,7 @@ from urllib.parse import unquote
 
 import httptools
 
-from http11 import LAST_CHUNK, chunk, reason_phrase, response_head
+from http11 import LAST_CHUNK, BadRequest, check_head, chunk, reason_phrase, response_head
 
 Scope = dict[str, Any]
 Message = dict[str, Any]
@@ -110,12 +110,19 @@ def http_date() -> bytes:
     return email.utils.formatdate(usegmt=True).encode("ascii")
 
 
-async def bad_request_app(scope: Scope, receive: Receive, send: Send) -> None:
-    """The answer to bytes that are not HTTP: the server runs it like any app."""
-    body = b"Bad Request: the server could not parse this request.\n"
+def error_app(status: int) -> ASGIApp:
+    """An app that answers `status` with a short text body: how the server refuses a request.
+
+    The server runs it like any app, so the refusal waits its turn behind the
+    responses owed to the requests before it.
+    """
+    body = f"{status} {reason_phrase(status)}\n".encode()
     headers = [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", b"%d" % len(body))]
-    await send({"type": "http.response.start", "status": 400, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+    return app
 
 
 class RequestCycle:
@@ -240,7 +247,7 @@ class HttpProtocol(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         # TODO: exercise 8.2
-        raise NotImplementedError("Exercise 8.2: feed the parser; a parse error (or an Upgrade) is a bad request.")
+        raise NotImplementedError("Exercise 8.2: feed the parser, going on after an Upgrade request; a parse error or a BadRequest goes to bad_request().")
 
     def connection_lost(self, exc: Exception | None) -> None:
         # TODO: exercise 8.2
@@ -259,15 +266,20 @@ class HttpProtocol(asyncio.Protocol):
 
     def on_headers_complete(self) -> None:
         # TODO: exercise 8.2
-        raise NotImplementedError("Exercise 8.2: build the scope, make a RequestCycle, queue it, and run it if nothing is running.")
+        raise NotImplementedError("Exercise 8.2: check the head, build the scope, make a RequestCycle, queue it, and run it if nothing is running.")
 
     def on_body(self, body: bytes) -> None:
         self.parsing.body_received(body)
 
     def on_message_complete(self) -> None:
-        if self.parsing is not None:  # None after an Upgrade request, which has no cycle
+        if self.parsing is not None:  # None after a bad request, which has no cycle
             self.parsing.end_of_body()
             self.parsing = None
+
+    def declares_body(self) -> bool:
+        """Does the request head just parsed announce a body (RFC 9112 §6.3)?"""
+        return any(name == b"transfer-encoding" or (name == b"content-length" and value != b"0")
+                   for name, value in self.headers)
 
     def build_scope(self, http_version: str) -> Scope:
         """The ASGI HTTP connection scope for the request whose head was just parsed."""
@@ -284,11 +296,11 @@ class HttpProtocol(asyncio.Protocol):
         # TODO: exercise 8.5
         raise NotImplementedError("Exercise 8.5: close unless the connection can carry another request; else run the next one.")
 
-    def bad_request(self, reason: str) -> None:
-        """The parser rejected the bytes: queue a 400 after the requests before them, then close."""
-        logger.info("Bad request from %s: %s", self.client, reason)
+    def bad_request(self, reason: str, status: int = 400) -> None:
+        """The request must be refused: queue `status` after the requests before it, then close."""
+        logger.info("Bad request from %s (%d): %s", self.client, status, reason)
         # TODO: exercise 8.6
-        raise NotImplementedError("Exercise 8.6: stop reading; queue a cycle that runs bad_request_app (or answer for a broken running one).")
+        raise NotImplementedError("Exercise 8.6: stop reading; queue a cycle that runs error_app(status) (or answer for a broken running one).")
 
 
 class Lifespan:
@@ -317,7 +329,7 @@ class Lifespan:
     async def _run(self, scope: Scope) -> None:
         """The app's lifespan call, in its own task; settles `started` and `stopped` whatever happens."""
         # TODO: exercise 8.7
-        raise NotImplementedError('Exercise 8.7: await the app with inbox.get and _send; a crash before startup means "unsupported" in auto mode.')
+        raise NotImplementedError('Exercise 8.7: await the app with inbox.get and _send; in auto mode, a crash or a return before startup means "unsupported".')
 
     async def _send(self, message: Message) -> None:
         """The lifespan `send`: each message settles the startup or the shutdown future."""

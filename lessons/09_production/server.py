@@ -73,7 +73,7 @@ from urllib.parse import unquote
 
 import httptools
 
-from http11 import LAST_CHUNK, STATUS_LINES, chunk, reason_phrase
+from http11 import LAST_CHUNK, STATUS_LINES, BadRequest, check_head, chunk, reason_phrase
 
 Scope = dict[str, Any]
 Message = dict[str, Any]

@@ -60,7 +60,7 @@ from urllib.parse import unquote
 
 import httptools
 
-from http11 import LAST_CHUNK, chunk, reason_phrase, response_head
+from http11 import LAST_CHUNK, BadRequest, check_head, chunk, reason_phrase, response_head
 
 Scope = dict[str, Any]
 Message = dict[str, Any]
@@ -110,12 +110,19 @@ def http_date() -> bytes:
     return email.utils.formatdate(usegmt=True).encode("ascii")
 
 
-async def bad_request_app(scope: Scope, receive: Receive, send: Send) -> None:
-    """The answer to bytes that are not HTTP: the server runs it like any app."""
-    body = b"Bad Request: the server could not parse this request.\n"
+def error_app(status: int) -> ASGIApp:
+    """An app that answers `status` with a short text body: how the server refuses a request.
+
+    The server runs it like any app, so the refusal waits its turn behind the
+    responses owed to the requests before it.
+    """
+    body = f"{status} {reason_phrase(status)}\n".encode()
     headers = [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", b"%d" % len(body))]
-    await send({"type": "http.response.start", "status": 400, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+    return app
 
 
 class RequestCycle:
@@ -332,13 +339,29 @@ class HttpProtocol(asyncio.Protocol):
         # END EXERCISE
 
     def data_received(self, data: bytes) -> None:
-        # EXERCISE 8.2: feed the parser; a parse error (or an Upgrade) is a bad request.
-        try:
-            self.parser.feed_data(data)
-        except httptools.HttpParserUpgrade:
-            self.bad_request("protocol upgrades (WebSocket, h2c) are not supported")
-        except httptools.HttpParserError as error:
-            self.bad_request(str(error))
+        # EXERCISE 8.2: feed the parser, going on after an Upgrade request; a parse error or a BadRequest goes to bad_request().
+        while data:
+            try:
+                self.parser.feed_data(data)
+                return
+            except httptools.HttpParserUpgrade as upgrade:
+                # llhttp stops after a request with `Upgrade:` (or CONNECT), for us to switch
+                # protocols. We speak no other protocol, and RFC 9110 §7.8 lets a server ignore
+                # Upgrade: that request was served as plain HTTP, and the bytes after it
+                # (args[0] is where they start) are the next request.
+                data = data[upgrade.args[0]:]
+            except httptools.HttpParserCallbackError as error:
+                # A callback of ours raised. BadRequest, or httptools refusing the URL
+                # (parse_url), is the client's fault; anything else is a bug of ours,
+                # which must not pass for a 400.
+                cause = error.__context__
+                if not isinstance(cause, (BadRequest, httptools.HttpParserError)):
+                    raise
+                self.bad_request(str(cause), getattr(cause, "status", 400))
+                return
+            except httptools.HttpParserError as error:
+                self.bad_request(str(error))
+                return
         # END EXERCISE
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -361,10 +384,13 @@ class HttpProtocol(asyncio.Protocol):
         self.headers.append((name.lower(), value))
 
     def on_headers_complete(self) -> None:
-        # EXERCISE 8.2: build the scope, make a RequestCycle, queue it, and run it if nothing is running.
-        if self.parser.should_upgrade():
-            return  # feed_data raises HttpParserUpgrade next: that request gets a 400, not the app
+        # EXERCISE 8.2: check the head, build the scope, make a RequestCycle, queue it, and run it if nothing is running.
         http_version = self.parser.get_http_version()
+        check_head(http_version, self.headers)  # a BadRequest raised here reaches data_received
+        if self.parser.should_upgrade() and self.declares_body():
+            # llhttp skips the body of an Upgrade or CONNECT request (the other protocol
+            # would own those bytes), so we would read it as the next request: refuse.
+            raise BadRequest("an Upgrade or CONNECT request with a body")
         expect = any(name == b"expect" and value.lower() == b"100-continue" for name, value in self.headers)
         cycle = RequestCycle(
             self, self.build_scope(http_version), self.shared.app,
@@ -383,9 +409,14 @@ class HttpProtocol(asyncio.Protocol):
         self.parsing.body_received(body)
 
     def on_message_complete(self) -> None:
-        if self.parsing is not None:  # None after an Upgrade request, which has no cycle
+        if self.parsing is not None:  # None after a bad request, which has no cycle
             self.parsing.end_of_body()
             self.parsing = None
+
+    def declares_body(self) -> bool:
+        """Does the request head just parsed announce a body (RFC 9112 §6.3)?"""
+        return any(name == b"transfer-encoding" or (name == b"content-length" and value != b"0")
+                   for name, value in self.headers)
 
     def build_scope(self, http_version: str) -> Scope:
         """The ASGI HTTP connection scope for the request whose head was just parsed."""
@@ -432,20 +463,20 @@ class HttpProtocol(asyncio.Protocol):
         self._run_next()
         # END EXERCISE
 
-    def bad_request(self, reason: str) -> None:
-        """The parser rejected the bytes: queue a 400 after the requests before them, then close."""
-        logger.info("Bad request from %s: %s", self.client, reason)
-        # EXERCISE 8.6: stop reading; queue a cycle that runs bad_request_app (or answer for a broken running one).
+    def bad_request(self, reason: str, status: int = 400) -> None:
+        """The request must be refused: queue `status` after the requests before it, then close."""
+        logger.info("Bad request from %s (%d): %s", self.client, status, reason)
+        # EXERCISE 8.6: stop reading; queue a cycle that runs error_app(status) (or answer for a broken running one).
         self.transport.pause_reading()  # nothing after a malformed byte can be trusted
         broken, self.parsing = self.parsing, None  # a request whose body can never complete
         if broken is not None and broken is self.running:
-            broken.fail(400)
+            broken.fail(status)
             broken.disconnect()  # its app sees http.disconnect and stops
             return
         if broken is not None:
             self.pipeline.remove(broken)  # it never started: forget it
         scope = {"type": "http", "method": "GET", "path": "", "http_version": "1.1", "client": self.client}
-        self.pipeline.append(RequestCycle(self, scope, bad_request_app, keep_alive=False, expect_continue=False))
+        self.pipeline.append(RequestCycle(self, scope, error_app(status), keep_alive=False, expect_continue=False))
         if self.running is None:
             self._run_next()
         # END EXERCISE
@@ -500,7 +531,7 @@ class Lifespan:
 
     async def _run(self, scope: Scope) -> None:
         """The app's lifespan call, in its own task; settles `started` and `stopped` whatever happens."""
-        # EXERCISE 8.7: await the app with inbox.get and _send; a crash before startup means "unsupported" in auto mode.
+        # EXERCISE 8.7: await the app with inbox.get and _send; in auto mode, a crash or a return before startup means "unsupported".
         try:
             await self.app(scope, self.inbox.get, self._send)
         except Exception as error:
@@ -510,6 +541,12 @@ class Lifespan:
                 self.supported = False
                 logger.info("The app does not support the lifespan protocol (%r); going on without it", error)
             self._settle(self.started, LifespanFailure(f"the app crashed during startup: {error!r}"))
+        else:
+            if not self.started.done() and self.mode == "auto":
+                # `if scope["type"] != "http": return` is how many apps say they have no
+                # lifespan: like uvicorn, serve them. With "on" it stays a failed startup.
+                self.supported = False
+                logger.info("The app returned from the lifespan call without starting up; going on without it")
         finally:
             # Whoever still waits must not wait forever for an app that has returned.
             self._settle(self.started, LifespanFailure("the app returned during startup"))

@@ -73,7 +73,7 @@ from urllib.parse import unquote
 
 import httptools
 
-from http11 import LAST_CHUNK, STATUS_LINES, chunk, reason_phrase
+from http11 import LAST_CHUNK, STATUS_LINES, BadRequest, check_head, chunk, reason_phrase
 
 Scope = dict[str, Any]
 Message = dict[str, Any]
@@ -437,17 +437,26 @@ class HttpProtocol(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         try:
-            self.parser.feed_data(data)
-        except httptools.HttpParserUpgrade:
-            self.reject(400, "protocol upgrades (WebSocket, h2c) are not supported")
+            self.feed(data)
         except httptools.HttpParserError as error:
             # An exception raised in one of our callbacks reaches us as HttpParserCallbackError,
             # with ours as its __context__: a Rejected one (9.2) carries its own status.
             rejection = error.__context__
+            if isinstance(rejection, BadRequest):  # lesson 08: check_head's refusal, with its status
+                rejection = Rejected(rejection.status, str(rejection))
             if isinstance(rejection, Rejected):
                 self.reject(rejection.status, str(rejection))
             else:
                 self.reject(400, str(error))
+
+    def feed(self, data: bytes) -> None:
+        # Lesson 08: llhttp stops after a request with Upgrade (or CONNECT). We speak no
+        # other protocol and served it as HTTP (RFC 9110 §7.8); what follows is the next request.
+        while True:
+            try:
+                return self.parser.feed_data(data)
+            except httptools.HttpParserUpgrade as upgrade:
+                data = data[upgrade.args[0]:]
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.shared.connections.discard(self)
@@ -484,13 +493,14 @@ class HttpProtocol(asyncio.Protocol):
             raise Rejected(431, f"request head over {self.shared.max_header_bytes} bytes")
 
     def on_headers_complete(self) -> None:
-        if self.parser.should_upgrade():
-            return
         self.deadline = None  # 9.1: the head is complete: the connection is busy, no deadline
         http_version = self.parser.get_http_version()
         headers = self.headers
         expect = False
-        if len(headers) > 1 or (headers and headers[0][0] != b"host"):  # most GETs carry only Host
+        if len(headers) != 1 or headers[0][0] != b"host" or http_version != "1.1":  # most GETs: 1.1, Host only
+            check_head(http_version, headers)  # lesson 08: Host (RFC 9112 §3.2), framing, version
+            if self.parser.should_upgrade() and self.declares_body():
+                raise BadRequest("an Upgrade or CONNECT request with a body")  # lesson 08: llhttp skips it
             expect = any(name == b"expect" and value.lower() == b"100-continue" for name, value in headers)
             if self.shared.max_body_bytes is not None:
                 self.check_content_length()  # 9.2: refuse before a byte of body is read
@@ -520,6 +530,11 @@ class HttpProtocol(asyncio.Protocol):
         if self.parsing is not None:
             self.parsing.end_of_body()
             self.parsing = None
+
+    def declares_body(self) -> bool:
+        """Does the request head just parsed announce a body (RFC 9112 §6.3)?"""
+        return any(name == b"transfer-encoding" or (name == b"content-length" and value != b"0")
+                   for name, value in self.headers)
 
     def build_scope(self, http_version: str) -> Scope:
         """The ASGI HTTP connection scope for the request whose head was just parsed."""
@@ -745,6 +760,10 @@ class Lifespan:
                 self.supported = False
                 logger.info("The app does not support the lifespan protocol (%r); going on without it", error)
             self._settle(self.started, LifespanFailure(f"the app crashed during startup: {error!r}"))
+        else:
+            if not self.started.done() and self.mode == "auto":  # lesson 08: returned, so no lifespan
+                self.supported = False
+                logger.info("The app returned from the lifespan call without starting up; going on without it")
         finally:
             self._settle(self.started, LifespanFailure("the app returned during startup"))
             self._settle(self.stopped, None)

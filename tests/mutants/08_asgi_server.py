@@ -60,6 +60,34 @@ MUTANTS = {
         ("        elif self.state is Response.BODY and kind == \"http.response.body\":",
          "        elif kind == \"http.response.body\":"),
         ("        else:\n            raise RuntimeError(f\"ASGI message {kind!r} is not allowed", "        elif False:\n            raise RuntimeError(f\"ASGI message {kind!r} is not allowed")],
+    # Issue 12: Host, unsupported upgrades, send() after the client has gone.
+    "no Host check (check_head never called)": [
+        ("        check_head(http_version, self.headers)  # a BadRequest", "        # a BadRequest")],
+    "Host required from HTTP/1.0 clients too": [
+        ("        check_head(http_version, self.headers)  # a BadRequest",
+         '        check_head("1.1", self.headers)  # a BadRequest')],
+    "every refusal answered 400 (BadRequest.status ignored)": [
+        ('                self.bad_request(str(cause), getattr(cause, "status", 400))',
+         "                self.bad_request(str(cause))")],
+    "an Upgrade it does not speak answered 400": [
+        ("                data = data[upgrade.args[0]:]",
+         '                self.bad_request("protocol upgrades are not supported")\n                return')],
+    "the bytes after an Upgrade request dropped": [("                data = data[upgrade.args[0]:]", "                return")],
+    "the body of an Upgrade request read as the next request": [
+        ('            raise BadRequest("an Upgrade or CONNECT request with a body")', "            pass")],
+    "send() after the client has gone writes into the void": [
+        ("        if self.disconnected:\n            raise ClientDisconnected(f\"the client went away before",
+         "        if False:\n            raise ClientDisconnected(f\"the client went away before")],
+    "send() after the client has gone raises a RuntimeError": [
+        ("            raise ClientDisconnected(f\"the client went away before",
+         "            raise RuntimeError(f\"the client went away before")],
+    "a client that left logged as an app error": [
+        ("        except ClientDisconnected:\n            return  # the client left mid-response: nobody to tell\n", "")],
+    # Issue 13: an app that returns from the lifespan call.
+    "an app that returns from lifespan refused in auto mode": [
+        ('            if not self.started.done() and self.mode == "auto":', "            if False:")],
+    "an app that returns from lifespan accepted in on mode": [
+        ('            if not self.started.done() and self.mode == "auto":', "            if not self.started.done():")],
     "the command line ignores a failed startup": [
         ('        logger.error("The app did not start: %s", error)\n        return 3',
          '        logger.error("The app did not start: %s", error)\n        await asyncio.Event().wait()')],

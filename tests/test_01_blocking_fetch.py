@@ -43,8 +43,10 @@ def test_request_line_is_get_path_http11(fetch, path):
     request = fetch.build_request("example.com", path)
     expected = f"GET {path} HTTP/1.1\r\n".encode()
     assert isinstance(request, bytes), f"build_request() must return bytes, got {type(request).__name__}: encode the text"
+    cause = ("\nyour lines end in a bare b'\\n': HTTP ends each line with b'\\r\\n' (RFC 9112 §2.1)"
+             if request.startswith(expected.replace(b"\r\n", b"\n")) else "")
     assert request.startswith(expected), (
-        f"expected the request to start with {expected!r}, got {show_bytes(request[:60])}"
+        f"expected the request to start with {expected!r},\ngot {show_bytes(request[:60])}{cause}"
     )
 
 
@@ -165,23 +167,34 @@ def test_fetch_raises_when_the_connection_is_refused(fetch, fd_leak_check):
 # -- exercise 1.3: decode_chunked -------------------------------------------------------
 
 
+CHUNK_FORMAT = ("each chunk is <hex size>[;ext]\\r\\n<size bytes>\\r\\n; size 0 ends the body. "
+                "Take exactly `size` bytes: chunk data may itself contain \\r\\n")
+LAST_CHUNK = "the chunk of size 0 is the last one: stop there (only trailer lines follow it)"
+
+
 @pytest.mark.exercise("1.3")
-@pytest.mark.parametrize("encoded, body", [
-    pytest.param(b"5\r\nHello\r\n0\r\n\r\n", b"Hello", id="one-chunk"),
-    pytest.param(b"5\r\nHello\r\n1\r\n,\r\n6\r\n world\r\n0\r\n\r\n", b"Hello, world", id="several-chunks"),
-    pytest.param(b"0\r\n\r\n", b"", id="empty-body"),
-    pytest.param(b"1A\r\n" + b"x" * 26 + b"\r\n0\r\n\r\n", b"x" * 26, id="hex-size-1A-is-26"),
-    pytest.param(b"1a\r\n" + b"y" * 26 + b"\r\n0\r\n\r\n", b"y" * 26, id="lower-case-hex"),
-    pytest.param(b"5;name=value\r\nHello\r\n0;last\r\n\r\n", b"Hello", id="chunk-extensions"),
-    pytest.param(b"4\r\na\r\nb\r\n0\r\n\r\n", b"a\r\nb", id="crlf-inside-chunk-data"),
-    pytest.param(b"3\r\nabc\r\n0\r\nExpires: never\r\n\r\n", b"abc", id="trailer-fields"),
+@pytest.mark.parametrize("encoded, body, hint", [
+    pytest.param(b"5\r\nHello\r\n0\r\n\r\n", b"Hello", LAST_CHUNK, id="one-chunk"),
+    pytest.param(b"5\r\nHello\r\n1\r\n,\r\n6\r\n world\r\n0\r\n\r\n", b"Hello, world", CHUNK_FORMAT,
+                 id="several-chunks"),
+    pytest.param(b"0\r\n\r\n", b"", LAST_CHUNK, id="empty-body"),
+    pytest.param(b"1A\r\n" + b"x" * 26 + b"\r\n0\r\n\r\n", b"x" * 26, "the size is hexadecimal: int(size, 16)",
+                 id="hex-size-1A-is-26"),
+    pytest.param(b"1a\r\n" + b"y" * 26 + b"\r\n0\r\n\r\n", b"y" * 26, "the size is hexadecimal: int(size, 16)",
+                 id="lower-case-hex"),
+    pytest.param(b"5;name=value\r\nHello\r\n0;last\r\n\r\n", b"Hello",
+                 "a size may carry extensions (b'5;name=value'): cut the line at b';' before int(size, 16) "
+                 "(RFC 9112 §7.1.1)", id="chunk-extensions"),
+    pytest.param(b"4\r\na\r\nb\r\n0\r\n\r\n", b"a\r\nb", CHUNK_FORMAT, id="crlf-inside-chunk-data"),
+    pytest.param(b"3\r\nabc\r\n0\r\nExpires: never\r\n\r\n", b"abc", LAST_CHUNK, id="trailer-fields"),
 ])
-def test_decode_chunked(fetch, encoded, body):
-    got = fetch.decode_chunked(encoded)
-    assert got == body, wire_report(
-        server_sent=encoded, got=got,
-        hint="each chunk is <hex size>[;ext]\\r\\n<size bytes>\\r\\n; size 0 ends the body. "
-             "Take exactly `size` bytes: chunk data may itself contain \\r\\n")
+def test_decode_chunked(fetch, encoded, body, hint):
+    try:
+        got = fetch.decode_chunked(encoded)
+    except ValueError as error:  # the learner's own check refused a valid body: say which, and why
+        pytest.fail(f"decode_chunked({show_bytes(encoded)}) raised ValueError: {error}\n"
+                    f"This body is valid; expected {show_bytes(body)}.\nhint: {hint}", pytrace=False)
+    assert got == body, wire_report(server_sent=encoded, got=got, hint=hint)
 
 
 @pytest.mark.exercise("1.3")
@@ -204,7 +217,11 @@ def test_decode_chunked_rejects_malformed_bodies(fetch, encoded):
 def test_parse_status_reason_headers_and_body(fetch):
     response = fetch.parse_response(SIMPLE_RESPONSE)
     assert (response.status, response.reason) == (200, "OK"), f"status line 'HTTP/1.1 200 OK' gave {response.status!r}, {response.reason!r}"
-    assert response.headers.get("content-type") == "text/plain", f"headers: {response.headers!r}"
+    names_kept = "content-type" not in response.headers and "Content-Type" in response.headers
+    assert response.headers.get("content-type") == "text/plain", (
+        f"expected headers['content-type'] == 'text/plain'; got headers {response.headers!r}\n"
+        + ("header names are case-insensitive (RFC 9110 §5.1): store them lower-cased"
+           if names_kept else "split each header line at its first ':' and strip the value"))
     assert response.body == BODY, wire_report(server_sent=SIMPLE_RESPONSE, got=response.body)
 
 

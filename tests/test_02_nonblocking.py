@@ -397,12 +397,21 @@ def test_recv_steps_reads_a_large_response(nb, fd_leak_check, tcp_pair):
 # -- exercise 2.4: fetch_steps ---------------------------------------------------------
 
 
+def request_progress(server) -> str:
+    """How much of the request a stalled fetch_steps delivered, and the likely cause if the head is not whole."""
+    received = b"".join(connection.received for connection in server.connections)
+    said = f"The server has received {len(received)} bytes of the request so far"
+    if received and b"\r\n\r\n" not in received:
+        return (said + ", not the whole head, so it cannot answer: send every byte of the request "
+                "(`yield from send_steps(sock, request)`) before you wait to read.")
+    return said + "."
+
+
 def fetch_with(nb, script, path="/", on_wait=None):
     with ScriptedServer(script) as server:
         got, yielded = run_steps(
             nb.fetch_steps("127.0.0.1", server.port, path), "fetch_steps", on_wait=on_wait,
-            stuck_hint=lambda: f"The server has received {sum(len(c.received) for c in server.connections)} "
-                               "bytes of the request so far.")
+            stuck_hint=lambda: request_progress(server))
     return got, yielded, server
 
 
@@ -431,8 +440,10 @@ def test_fetch_steps_yields_only_non_blocking_sockets(nb, fd_leak_check):
 
     script = [ReadRequest(), Pause(0.05), Send(SIMPLE_RESPONSE), Close()]
     got, yielded, server = fetch_with(nb, script, on_wait=check_mode)
+    first = EVENT_NAMES[yielded[0][1]] if yielded else "nothing (it never waited)"
     assert yielded and yielded[0][1] == WRITE, (
-        f"fetch_steps first yielded {yielded[:1]!r}; it starts with connect_steps, which waits for EVENT_WRITE")
+        f"fetch_steps first waited for {first}; expected EVENT_WRITE, the wait of connect_steps. Did it "
+        "connect without it? A blocking connect() never yields: start with `yield from connect_steps(...)`")
 
 
 @pytest.mark.exercise("2.4")
@@ -537,8 +548,10 @@ def test_drive_returns_the_generators_return_value(nb, fd_leak_check, tcp_pair):
         yield client, READ
         return 42
 
-    assert nb.drive(answer_after_a_wait()) == 42, (
-        "drive() must return the generator's return value, which arrives as StopIteration.value")
+    got = nb.drive(answer_after_a_wait())
+    assert got == 42, (
+        f"drive() returned {got!r}; expected 42, the generator's return value, which arrives as "
+        "StopIteration.value")
 
 
 @pytest.mark.exercise("2.5")

@@ -38,7 +38,9 @@ class FakeClock:
 
     def pause(self, seconds: float) -> None:
         if seconds < 0:  # what time.sleep() does with a negative length
-            raise ValueError(f"sleep length must be non-negative (the scheduler asked to pause {seconds} s)")
+            raise ValueError(
+                f"sleep length must be non-negative: the scheduler asked to pause {seconds} s.\n"
+                "A deadline already past is due now: pause max(0.0, deadline - clock())")
         self.pauses.append(seconds)
         self.time += seconds
         if len(self.pauses) > MAX_PAUSES:
@@ -138,6 +140,9 @@ def test_spawn_returns_distinct_increasing_ids(sched):
 def test_spawn_rejects_what_is_not_a_generator(sched, not_a_generator):
     with pytest.raises(TypeError):
         sched.Scheduler().spawn(not_a_generator)
+        pytest.fail(f"spawn({not_a_generator!r}) accepted it; expected TypeError.\n"
+                    "Only a generator object is a task: check isinstance(gen, types.GeneratorType)",
+                    pytrace=False)
 
 
 @pytest.mark.exercise("3.2")
@@ -181,6 +186,9 @@ def test_return_value_arrives_from_stop_iteration(sched):
     scheduler = sched.Scheduler()
     task_id = scheduler.spawn(answer())
     results = scheduler.run()
+    assert task_id in results, (
+        f"run() returned {results!r}: the task never finished. It did a bare `yield` once; "
+        "after a bare yield, put the task back on self.ready so run() steps it again")
     assert results == {task_id: 42}, (
         f"run() must return {{task id: return value}}, expected {{{task_id}: 42}}, got {results!r}: "
         "when next(gen) raises StopIteration, its .value is what the generator returned")
@@ -243,7 +251,12 @@ def test_a_crashing_task_does_not_stop_the_others(sched):
     at_once = scheduler.spawn(crash_at_once())
     later = scheduler.spawn(crash_later())
     last = scheduler.spawn(counter(log, "b", 3, result="b ok"))
-    results = scheduler.run()  # must not raise
+    try:
+        results = scheduler.run()
+    except (ValueError, KeyError) as crash:  # a task's own exception, let out of run()
+        pytest.fail(f"run() raised the task's {crash!r}: one task's crash stopped them all.\n"
+                    "Catch Exception around next(task.gen) in _step(), store it as that task's "
+                    "result, and carry on", pytrace=False)
 
     assert results.get(first) == "a ok" and results.get(last) == "b ok", (
         f"the tasks that did not crash must finish with their results, got {results!r}: "
@@ -286,6 +299,64 @@ def test_a_task_can_spawn_another(sched):
     results = scheduler.run()
     assert results == {parent_id: "parent", child_ids[0]: "child"}, (
         f"a task spawned while run() runs must run too, got {results!r}: keep going while the ready queue has tasks")
+
+
+@pytest.mark.exercise("3.3")
+def test_a_sleep_request_goes_to_sleep_until_at_its_deadline(sched, fake_clock):
+    scheduler = sched.Scheduler()
+    handed_over = []  # (deadline, task id) of each _sleep_until() call
+    scheduler._sleep_until = lambda deadline, task: handed_over.append((deadline, task.id))
+
+    def naps():
+        yield sched.Sleep(2.5)
+
+    task_id = scheduler.spawn(naps())
+    scheduler.run()  # the fake _sleep_until keeps no timer: the task is dropped, run() ends
+    paused = f" Instead it paused {fake_clock.pauses} s itself." if fake_clock.pauses else ""
+    assert handed_over == [(START + 2.5, task_id)], (
+        f"a task yielded Sleep(2.5) at clock() == {START}: expected _step() to call "
+        f"self._sleep_until({START + 2.5}, task) once; got calls {handed_over}.{paused} "
+        "A step never waits: the timer heap (3.4) wakes the task, so others run meanwhile")
+
+
+@pytest.mark.exercise("3.3")
+def test_run_checks_the_timers_between_turns_of_a_busy_task(sched, fake_clock):
+    scheduler = sched.Scheduler()
+    events = []
+
+    def sleep_until(deadline, task):
+        events.append("sleep")
+        scheduler.timers.append((deadline, 0, task))
+
+    def wake_timers():  # a stand-in for 3.4: the sleeper is due once nothing else is ready
+        events.append("wake")
+        if not scheduler.ready:
+            scheduler.ready.extend(task for _deadline, _sequence, task in scheduler.timers)
+            scheduler.timers.clear()
+
+    scheduler._sleep_until, scheduler._wake_timers = sleep_until, wake_timers
+
+    def busy():
+        for turn in range(5):
+            events.append(f"busy{turn}")
+            yield
+
+    def naps():
+        yield sched.Sleep(1)
+
+    scheduler.spawn(busy())
+    scheduler.spawn(naps())
+    scheduler.run()
+    assert "sleep" in events, (
+        f"a task yielded Sleep(1), yet _step() never called self._sleep_until (events: {events})")
+    after_sleep = events[events.index("sleep"):]
+    unchecked = [step for before, step in zip(after_sleep, after_sleep[1:])
+                 if step.startswith("busy") and before != "wake"]
+    assert not unchecked, (
+        f"while a timer waited, run() stepped {unchecked} without calling "
+        f"self._wake_timers() first (events: {events}). "
+        "Step only the tasks ready at the start of a turn (for _ in range(len(self.ready))), "
+        "then check the timers again: a busy task must not starve a sleeper")
 
 
 @pytest.mark.exercise("3.3")

@@ -208,6 +208,33 @@ def test_an_idle_loop_sleeps_instead_of_spinning(lesson):
         "0.001 s. It is polling: pass select() the time until the next deadline, not 0.")
 
 
+NOW = 1000.0  # the fake clock's time in the _timeout() test
+A_TASK = "a waiting task"  # _timeout() only looks at what waits, never at the tasks themselves
+A_SOCKET = "a socket"
+
+
+@pytest.mark.exercise("4.1")
+@pytest.mark.parametrize("ready, deadlines, socket_waits, expected", [
+    pytest.param(True, [NOW + 0.5], False, 0, id="a-task-ready"),
+    pytest.param(False, [NOW + 0.5, NOW + 2], False, 0.5, id="timers-only"),
+    pytest.param(False, [NOW + 0.5], True, 0.5, id="a-timer-and-a-socket"),
+    pytest.param(False, [], True, None, id="a-socket-only"),
+])
+def test_timeout_is_the_time_until_the_next_timer(lesson, monkeypatch, ready, deadlines, socket_waits, expected):
+    monkeypatch.setattr(lesson, "clock", lambda: NOW)
+    loop = lesson.Loop()
+    loop.ready.extend([A_TASK] if ready else [])
+    loop.timers.extend((deadline, number, A_TASK) for number, deadline in enumerate(deadlines))
+    loop.readers.update({A_SOCKET: A_TASK} if socket_waits else {})
+    got = loop._timeout()
+    state = (f"{len(loop.ready)} ready, timers due in {[deadline - NOW for deadline in deadlines]} s, "
+             f"{'a task' if socket_waits else 'nobody'} waiting on a socket")
+    assert got == expected, (
+        f"with {state}, _timeout() returned {got!r}; expected {expected!r}. select() sleeps that long: "
+        "0 while a task is ready, else until the soonest deadline (also while sockets wait: "
+        "a timer must still fire), else None (no limit)")
+
+
 @pytest.mark.exercise("4.1")
 def test_run_closes_its_selector(lesson, fd_leak_check):
     before = open_fds()
@@ -248,7 +275,10 @@ def test_a_writable_socket_does_not_wake_its_reader(lesson, pair):
         return "wrote"
 
     got = run_loop(lesson, reader(lesson, left, 6), write_then_answer(), if_stuck=(
-        "One task waited to read a socket while another waited to write the same socket."))
+        "One task waited to read a socket while another waited to write the same socket. If the "
+        "selector watched only one of the two events (see what it waited on, below), the other task never "
+        "woke: register the socket for EVENT_READ | EVENT_WRITE while both wait, and modify() it when "
+        "one of them is woken."))
     assert got == [b"answer", "wrote"], (
         f"expected the reader to get b'answer', got {got[0]!r}. The socket became writable at once but had "
         "nothing to read for 0.1 s: wake the reader only when select() reports EVENT_READ in the mask, "
@@ -480,4 +510,6 @@ def test_run_returns_the_value_or_raises_the_exception(lesson):
     with within(3, "One short task."):
         assert lesson.run(lambda: sleeper(lesson, 0.01, 42)) == 42
         with pytest.raises(ValueError, match="on purpose"):
-            lesson.run(failing_at_once())
+            got = lesson.run(failing_at_once())
+            pytest.fail(f"the task raised ValueError, yet run() returned {got!r}: run() raises the "
+                        "exception its task raised (run_all() only lists it)", pytrace=False)

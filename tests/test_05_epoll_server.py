@@ -27,11 +27,12 @@ import subprocess
 import sys
 import threading
 import time
+import weakref
 from pathlib import Path
 
 import pytest
 
-from tests.harness import nc_command, open_fds, show_bytes, wire_report
+from tests.harness import learner_frames, nc_command, open_fds, show_bytes, stack_of, traceback_of
 
 if not hasattr(select, "epoll"):
     pytest.skip(
@@ -86,6 +87,69 @@ def edge(request):
 # -- running a server, talking to it ----------------------------------------------------
 
 
+SHOWN_BYTES = 160  # of a long answer in a failure message: its start and its end
+
+
+def server_whereabouts(thread: threading.Thread) -> tuple[str, str]:
+    """(the source line the server thread's innermost learner frame is on, the lines that show
+    where it is): a stalled test names the call the learner's loop is sitting in."""
+    frame = sys._current_frames().get(thread.ident) if thread.ident else None
+    located = learner_frames(stack_of(frame)) if frame is not None else []
+    if not located:
+        return "", ""
+    innermost = located[-1]
+    if ".poll(" in innermost["source"]:  # idle: no event it would act on came
+        return innermost["source"], (f"\n  Your server thread sat idle in epoll.poll() "
+                                     f"({innermost['path']}:{innermost['line']}).")
+    code = innermost["source"].split("  #")[0]  # its comment would only push the hint off the screen
+    return innermost["source"], (
+        "\n  Your server thread was blocked here (a socket in blocking mode?):"
+        f"\n    {innermost['path']}:{innermost['line']} in {innermost['function']}\n      {code}")
+
+
+def close_unserved(server) -> None:
+    """Close what EpollServer() opened (5.2), for a test that never runs serve_forever() (5.3):
+    a finished 5.2 then passes its tests before 5.3 is written."""
+    for name in ("_listener", "_epoll", "_wake_recv", "_wake_send"):  # named in the stub's __init__
+        opened = getattr(server, name, None)
+        if opened is not None:
+            opened.close()
+
+
+def server_crash(running: "Running | None") -> str:
+    """If serve_forever() has ended by an exception: which, and the learner's line it came from."""
+    if running is None or running.error is None:
+        return ""
+    located = learner_frames(traceback_of(running.error))
+    at = f" at {located[-1]['path']}:{located[-1]['line']}: {located[-1]['source']}" if located else ""
+    return (f"\n  serve_forever() had already stopped: it raised {running.error!r}{at}. One client's "
+            "error must close that client only: catch OSError around its recv()/send()")
+
+
+def expected_answers(sent: bytes) -> bytes:
+    """What the server owes a client that sent these bytes: handler(head) for each whole head."""
+    return b"".join(handler(head) for head in sent.split(b"\r\n\r\n")[:-1])
+
+
+def owed_report(got: bytes, expected: bytes, closed: bool) -> str:
+    """A sentence for answer bytes that differ from the ones owed (bytes lost or repeated), or
+    that stop short of them at a close; '' if neither."""
+    offset = next((i for i, (a, b) in enumerate(zip(got, expected)) if a != b), None)
+    if offset is None:
+        if closed and len(got) < len(expected):
+            return (f"\n  Only {len(got):,} of the {len(expected):,} bytes owed came before the close: "
+                    "answers still pending were dropped (at the client's FIN? or after a send() that "
+                    "took only part of them? send() returns how many bytes it took)")
+        return ""
+    return (f"\n  From byte {offset:,} on, the bytes differ from handler()'s answer: part of it was "
+            "lost or sent twice. send() takes only what fits in the socket buffer: drop exactly the "
+            "bytes it took (its return value) and send the rest later")
+
+
+RUNNING: "weakref.WeakValueDictionary[int, Running]" = weakref.WeakValueDictionary()  # port -> its server
+
+
+
 class Running:
     """An EpollServer and the thread running its serve_forever()."""
 
@@ -95,6 +159,7 @@ class Running:
         self.port = server.address[1]
         self.error: BaseException | None = None
         self.thread = threading.Thread(target=self._serve, name="epoll-server", daemon=True)
+        RUNNING[self.port] = self
 
     def _serve(self):
         try:
@@ -118,10 +183,15 @@ class Running:
         self.server.shutdown()
         self.thread.join(STOP_TIMEOUT)
         if self.thread.is_alive():
-            pytest.fail(
-                f"serve_forever() did not return within {STOP_TIMEOUT} s of shutdown() being called from "
-                "another thread. The loop sleeps in epoll.poll() and nothing wakes it: shutdown() must "
-                "write a byte to a socketpair whose other end is registered with the epoll.", pytrace=False)
+            line, where = server_whereabouts(self.thread)
+            if not line or ".poll(" in line:
+                cause = ("The loop sleeps in epoll.poll() and nothing wakes it: shutdown() must write a byte "
+                         "to a socketpair whose other end is registered with the epoll.")
+            else:
+                cause = ("Its thread is stuck in a call that waits (below): a blocking accept(), recv() or "
+                         "send()? Make every socket non-blocking, and stop at BlockingIOError.")
+            pytest.fail(f"serve_forever() did not return within {STOP_TIMEOUT} s of shutdown() being called "
+                        f"from another thread. {cause}{where}", pytrace=False)
         if self.error is not None:
             raise AssertionError(
                 f"serve_forever() raised {type(self.error).__name__}: {self.error}. A server must survive "
@@ -161,29 +231,52 @@ class Client:
         if nodelay:  # every send() its own TCP segment
             self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.sock.settimeout(CLIENT_TIMEOUT)
-        self.sock.connect(address)
         self.sent = b""
         self.received = bytearray()  # everything, for the report
         self.unread = bytearray()  # what response() has not returned yet
+        try:
+            self.sock.connect(address)
+        except (ConnectionError, socket.timeout) as error:  # the listener is gone, or nobody accepts
+            self.sock.close()
+            crash = server_crash(RUNNING.get(self.port))
+            pytest.fail(f"a new client could not connect ({error})."
+                        + (crash or "\n  Is serve_forever() still running, and accepting?"), pytrace=False)
 
-    def send(self, data: bytes) -> None:
-        self.sock.sendall(data)
+    def send(self, data: bytes, hint: str = "") -> None:
+        try:
+            self.sock.sendall(data)
+        except ConnectionError as error:  # the server closed (or reset) while this client still sent
+            self.sent += data
+            pytest.fail(f"the server closed the connection while the client was still sending ({error})."
+                        + self.report(hint or "close a connection only when the client closed it (recv() "
+                                      "returned b'') and every answer due has been sent"), pytrace=False)
         self.sent += data
 
-    def report(self, hint: str) -> str:
-        return wire_report(client_sent=self.sent, got=bytes(self.received), hint=hint,
-                           reproduce=nc_command(self.sent, port=self.port))
+    def report(self, hint: str, stalled: bool = False, closed: bool = False) -> str:
+        """The wire (long answers shortened), what went wrong in them, and, if the server
+        `stalled`, where its thread is."""
+        got = bytes(self.received)
+        lines = [f"  the client sent:  {show_bytes(self.sent, SHOWN_BYTES)}",
+                 f"  your code gave:   {show_bytes(got, SHOWN_BYTES)}"]
+        if hint:
+            lines.append(f"  hint: {hint}")
+        lines.append(f"  try it by hand:   {nc_command(self.sent, port=self.port)}")
+        lost = owed_report(got, expected_answers(self.sent), closed)
+        running = RUNNING.get(self.port)
+        crash = server_crash(running)
+        where = server_whereabouts(running.thread)[1] if stalled and running and not crash else ""
+        return "\n" + "\n".join(lines) + lost + crash + where
 
     def _recv_more(self, hint: str, size: int = 65536) -> None:
         try:
             data = self.sock.recv(size)
         except socket.timeout:
-            pytest.fail(f"no answer within {CLIENT_TIMEOUT} s." + self.report(hint), pytrace=False)
+            pytest.fail(f"no answer within {CLIENT_TIMEOUT} s." + self.report(hint, stalled=True), pytrace=False)
         except ConnectionError as error:
             pytest.fail(f"the server reset the connection ({error})." + self.report(hint), pytrace=False)
         if not data:
-            pytest.fail("the server closed the connection before the whole answer came." + self.report(hint),
-                        pytrace=False)
+            pytest.fail("the server closed the connection before the whole answer came."
+                        + self.report(hint, closed=True), pytrace=False)
         self.received += data
         self.unread += data
 
@@ -205,8 +298,8 @@ class Client:
             while data := self.sock.recv(65536):
                 self.received += data
         except socket.timeout:
-            pytest.fail(f"the server did not close the connection within {CLIENT_TIMEOUT} s." + self.report(hint),
-                        pytrace=False)
+            pytest.fail(f"the server did not close the connection within {CLIENT_TIMEOUT} s."
+                        + self.report(hint, stalled=True), pytrace=False)
         except ConnectionError:
             pass
 
@@ -290,14 +383,21 @@ def test_take_heads_of_an_empty_buffer_is_empty(lesson):
 
 @pytest.mark.exercise("5.2")
 def test_address_is_bound_on_loopback_after_construction(lesson):
-    with serving(lesson, start=False) as running:
-        host, port = running.server.address
+    server = lesson.EpollServer(handler)
+    try:
+        host, port = server.address
         assert host == "127.0.0.1" and port > 0, (
             f"EpollServer(handler).address must be ('127.0.0.1', <the port the kernel chose>), got "
-            f"{running.server.address!r}: bind to (host, port) and read getsockname()")
+            f"{server.address!r}: bind to (host, port) and read getsockname()")
         # listen() was called: the kernel completes the handshake even before the loop runs.
         with socket.create_connection((host, port), timeout=CLIENT_TIMEOUT):
             pass
+        assert not server._listener.getblocking(), (
+            "the listening socket is in blocking mode. The loop accept()s until BlockingIOError (edge-"
+            "triggered epoll reports a backlog once); a blocking accept() would instead wait for the next "
+            "client and stop the whole server: self._listener.setblocking(False)")
+    finally:
+        close_unserved(server)
 
 
 @pytest.mark.exercise("5.2")
@@ -306,8 +406,7 @@ def test_given_port_is_used(lesson):
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     server = lesson.EpollServer(handler, "127.0.0.1", port)
-    running = Running(server)
-    running.stop()
+    close_unserved(server)
     assert server.address[1] == port, f"EpollServer(handler, '127.0.0.1', {port}) listens on {server.address!r}"
 
 

@@ -323,8 +323,8 @@ STUCK_LIMIT = 8.0  # seconds we watch a stuck connection before saying "still op
 
 
 def stream_attack(server: ServerProcess, first: bytes, piece: bytes) -> tuple[float, float, str]:
-    """Send `first`, then `piece` again and again for ATTACK s, reading nothing.
-    Returns (MB the server took, the most its RSS grew in MB, what the client got back)."""
+    """Send `first`, then `piece` again and again for ATTACK s or until an answer arrives,
+    reading nothing. Returns (MB sent, the most the server's RSS grew in MB, what came back)."""
     before = server.rss_mb()
     sent, peak = 0, 0.0
     with socket.create_connection(server.address, timeout=5) as sock:
@@ -332,12 +332,15 @@ def stream_attack(server: ServerProcess, first: bytes, piece: bytes) -> tuple[fl
         sock.sendall(first)
         sock.setblocking(False)
         with selectors.DefaultSelector() as selector:
-            selector.register(sock, selectors.EVENT_WRITE)
+            selector.register(sock, selectors.EVENT_WRITE | (selectors.EVENT_READ if first else 0))
             deadline = time.monotonic() + ATTACK
             while time.monotonic() < deadline:
                 peak = max(peak, server.rss_mb() - before)
-                if not selector.select(0.05):
+                events = selector.select(0.05)
+                if not events:
                     continue  # the server is not reading: our send buffer is full
+                if any(mask & selectors.EVENT_READ for _, mask in events):
+                    break  # an answer to a head that never ended: a refusal
                 try:
                     sent += sock.send(piece)
                 except BlockingIOError:

@@ -53,7 +53,8 @@ MUTANTS = {
         ("            self.drained.set_result(None)  # 9.3: a send() waiting to drain wakes", "            pass  # 9.3: a send() waiting to drain wakes")],
     # 9.4 graceful shutdown
     "shutdown closes busy connections at once": [
-        ("        if self.running is None:\n            self.transport.close()\n            return\n        # Reading goes on",
+        ("        if self.running is None and not self.pipeline:\n            self.transport.close()\n            return\n"
+         "        # Reading goes on",
          "        if True:\n            self.transport.close()\n            return\n        # Reading goes on")],
     "shutdown waits for ever for a stuck app": [
         ("                await asyncio.wait_for(asyncio.shield(self.all_closed), self.timeout_graceful_shutdown)",

@@ -786,9 +786,10 @@ class ServerProcess:
             connection.close()
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGKILL)  # the server and any worker it forked
+        # The whole group, even if the server has exited: a supervisor that died may have left
+        # workers behind, and they hold the output pipe open (closing it would then block).
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)  # the server and any worker it forked
         self.process.wait(WAIT)
         self._reader.join(WAIT)
         self.process.stdout.close()

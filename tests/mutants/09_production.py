@@ -10,7 +10,8 @@ MUTANTS = {
         ("        self.headers.append((name.lower(), value))\n",
          "        self.headers.append((name.lower(), value))\n        self.wait_for_bytes(self.shared.timeout_request_head)\n")],
     "the head timeout keeps running while the app works": [
-        ("        self.deadline = None  # 9.1: the head is complete", "        pass  # 9.1: the head is complete")],
+        ("        self.deadline = None  # 9.1: the head is complete", "        pass  # 9.1: the head is complete"),
+        ("            self.deadline = None  # 9.1: the body is complete", "            pass  # 9.1: the body is complete")],
     "a timer that fires early is not armed again (idle after a second request: never closed)": [
         ("            self.timer_at = deadline\n            self.timer = self.loop.call_at(deadline, self.on_deadline)\n"
          "            return\n", "            return\n")],

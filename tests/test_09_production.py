@@ -259,15 +259,17 @@ def test_each_request_on_a_busy_connection_is_served_before_its_timeouts(serve):
 
 @pytest.mark.exercise("9.1")
 def test_an_idle_connection_is_closed_after_its_second_request_too(serve):
-    server = serve(counting_app(), timeout_keep_alive=0.3)
+    server = serve(counting_app(), timeout_keep_alive=0.4)
     with RawHttpClient(server.address, timeout=WAIT) as client:
-        for _ in range(2):
-            client.send(SIMPLE_GET)
-            client.read_response()
+        client.send(SIMPLE_GET)
+        client.read_response()
+        threading.Event().wait(0.15)  # idle a while, within the keep-alive: the deadline moves later
+        client.send(SIMPLE_GET)
+        client.read_response()
         waited = seconds_until_closed(client.sock, 3.0)
     assert waited is not None, (
         "After its second response a keep-alive connection sat idle for 3 s, with\n"
-        "timeout_keep_alive=0.3: the server never closed it (after one request it does).\n"
+        "timeout_keep_alive=0.4: the server never closed it (after one request it does).\n"
         "  Next step: when the timer fires before a deadline that has moved later,\n"
         "  arm it again for the new deadline, every time (on_deadline).")
 
@@ -1086,17 +1088,21 @@ def test_server_keeps_accepting_after_running_out_of_file_descriptors(server_pro
 
 # --- 9.6 workers ----------------------------------------------------------------------------------------
 
-def pids_answering(server: ServerProcess, count: int, want: int, seconds: float) -> set[int]:
-    """The worker pids that answer new connections, until `want` distinct ones (or `count` tries or time)."""
+def pids_answering(server: ServerProcess, count: int, want: int, seconds: float, spacing: float = 0.0) -> set[int]:
+    """The worker pids that answer new connections, until `want` distinct ones (or `count` tries or time),
+    `spacing` s apart."""
     seen: set[int] = set()
     deadline = time.monotonic() + seconds
     for _ in range(count):
         if len(seen) >= want or time.monotonic() > deadline:
             break
-        with contextlib.suppress(OSError, http.client.HTTPException):
+        try:
             status, body = server.get(timeout=2.0)
-            if status == 200 and body.startswith(b"pid "):
-                seen.add(int(body.split()[1]))
+        except (OSError, http.client.HTTPException):
+            status, body = 0, b""
+        if status == 200 and body.startswith(b"pid "):
+            seen.add(int(body.split()[1]))
+        threading.Event().wait(spacing if status else 0.05)  # refused: no worker listens yet
     return seen
 
 
@@ -1112,7 +1118,9 @@ def gone(pid: int) -> bool:
 @pytest.mark.timeout(40)
 def test_workers_share_one_port_are_replaced_when_they_crash_and_stop_on_one_sigterm(server_process):
     server = server_process("--workers", "2")
-    workers = pids_answering(server, 200, want=2, seconds=10)
+    # The supervisor prints its address before it forks: the first worker up may take every
+    # connection for a while, so the tries are spaced to cover seconds, not milliseconds.
+    workers = pids_answering(server, 200, want=2, seconds=10, spacing=0.01)
     assert len(workers) == 2 and server.process.pid not in workers, (
         f"With --workers 2, new connections were answered by processes {sorted(workers)} (the server itself is "
         f"{server.process.pid}): start two worker processes that each listen on the same port with SO_REUSEPORT "

@@ -12,11 +12,14 @@ Then `make test-lesson 9`: the lesson-08 tests (exercise 9.0) pass at once, and
 every other failure names the exercise to work on.
 
     9.0  Carry your lesson-08 server forward (make start-lesson 9); keep all its tests green.
-    9.1  Timeouts: close idle keep-alive connections and request heads that trickle in.
-    9.2  Limits: 431 for a head over max_header_bytes, 413 for a body over
-         max_body_bytes (without reading it), 503 beyond limit_concurrency connections.
-    9.3  Flow control: stop reading while the app does not consume the body; make
-         send() wait while the client does not read. Memory stays bounded.
+    9.1  Timeouts: close idle keep-alive connections, request heads that trickle in,
+         bodies that stop arriving, and clients that stop reading the response.
+    9.2  Limits: 431 for a head over max_header_bytes (even one whose line never ends),
+         413 for a body over max_body_bytes (without reading it), 503 beyond
+         limit_concurrency connections; after a refusal, linger before closing.
+    9.3  Flow control: stop reading while the app does not consume the body, or while
+         the client pipelines requests and reads none of the answers; make send()
+         wait while the client does not read. Memory stays bounded.
     9.4  Graceful shutdown on SIGTERM and SIGINT: stop accepting, finish what is in
          flight (within timeout_graceful_shutdown), run the lifespan shutdown, exit 0.
     9.5  Resilience: keep accepting after EMFILE; any bytes a client sends get an
@@ -25,8 +28,9 @@ every other failure names the exercise to work on.
          all stopped by one SIGTERM.
 
 Server(app, host, port, *, lifespan, timeout_keep_alive, timeout_request_head,
-max_header_bytes, max_body_bytes, limit_concurrency, timeout_graceful_shutdown,
-backlog, reuse_port, access_log): uvicorn's names where uvicorn has the setting.
+timeout_request_body, timeout_send, max_header_bytes, max_body_bytes,
+limit_concurrency, timeout_graceful_shutdown, backlog, reuse_port, access_log):
+uvicorn's names where uvicorn has the setting.
 
 How this works
 --------------
@@ -35,15 +39,20 @@ per response); read that file's header first. What is new sits in methods of
 their own under the comments `# 9.N ...`, called from the lesson-08 code at the
 lines marked `# 9.N`. The rules they add:
 
-1. Every wait has a bound. A connection waiting for bytes has one `deadline`
-   and at most one loop timer; the timer is re-armed lazily, only when it fires
-   early, so a request costs a few float stores and no timer call (9.1).
-2. Every buffer has a bound: the head (max_header_bytes), the unread body
-   (READ_HIGH_WATER, then pause_reading), the pipeline (PIPELINE_LIMIT), the
+1. Every wait has a bound. A connection waiting for bytes (a head, a body, the
+   next request) has one `deadline` and at most one loop timer; the timer is
+   re-armed lazily, only when it fires early, so a request costs a few float
+   stores and no timer call. A client that does not read what we send has a
+   second timer, armed only while writing is paused (9.1).
+2. Every buffer has a bound: the head (max_header_bytes, counted in raw bytes
+   too), the unread body (READ_HIGH_WATER, then pause_reading), the pipeline
+   (PIPELINE_LIMIT: the parser is fed FEED_SLICE bytes at a time and stops when
+   it is full; no pipelined request starts while the client is not reading), the
    unsent response (the transport's high-water mark, then send() waits) (9.2, 9.3).
 3. A refusal is an answer: 400, 413, 431 and 503 are written like any response,
-   after the responses already owed on that connection (9.2, 9.5). A timeout
-   just closes (9.1).
+   after the responses already owed on that connection (9.2, 9.5); if the client
+   may still be sending, the server lingers before it closes, so the answer is
+   read and not lost to a reset (RFC 9112 §9.6). A timeout just closes (9.1).
 4. Shutdown drains: the listener closes first, idle connections close, busy ones
    close after their last response, and only the grace period's end cancels (9.4).
 
@@ -66,6 +75,7 @@ import os
 import re
 import signal
 import socket
+import struct
 import sys
 from collections import deque
 from typing import Any, Awaitable, Callable
@@ -92,11 +102,15 @@ NO_BODY_STATUSES = (204, 304)  # and every 1xx: RFC 9112 §6.3, rule 1
 # The defaults, and where they come from.
 TIMEOUT_KEEP_ALIVE = 5.0  # seconds an idle keep-alive connection stays open: uvicorn's default
 TIMEOUT_REQUEST_HEAD = 10.0  # seconds for a whole request head (slowloris); nginx's client_header_timeout is 60
+TIMEOUT_REQUEST_BODY = 60.0  # seconds between two reads of a body still arriving: nginx's client_body_timeout
+TIMEOUT_SEND = 60.0  # seconds a client may leave our full send buffer unread: nginx's send_timeout
 MAX_HEADER_BYTES = 16 * 1024  # h11's limit on a head; lesson 07's parser uses the same
 TIMEOUT_GRACEFUL_SHUTDOWN = 30.0  # seconds in-flight requests get after SIGTERM (Kubernetes waits 30 s)
 BACKLOG = 2048  # the listen() queue: uvicorn's default
 READ_HIGH_WATER = 256 * 1024  # unread body bytes per request before we stop reading the socket
 PIPELINE_LIMIT = 16  # parsed requests waiting behind the running one before we stop reading
+FEED_SLICE = 4096  # bytes per parser call: a read of 256 KiB can hold 8,000 tiny requests; a slice, 200
+LINGER = 2.0  # seconds a refused client may go on sending (read and dropped) before we close: RFC 9112 §9.6
 TICK = 1.0  # seconds between refreshes of the Date header
 ACCEPT_BURST = 64  # connections accepted per wake-up of the listener, so one wake-up stays short
 ACCEPT_RETRY_DELAY, MAX_ACCEPT_RETRY_DELAY = 0.1, 2.0  # seconds between accept() tries after EMFILE
@@ -132,7 +146,8 @@ class HttpProtocol(asyncio.Protocol):
 
     # 9.1 Timeouts
     def wait_for_bytes(self, seconds: float) -> None:
-        """Give the client `seconds` from now to send what it owes; arm the timer if none is armed."""
+        """Give the client `seconds` from now to send what it owes (a head, a body, the next
+        request); arm the timer if none is armed."""
         # TODO: exercise 9.1
         raise NotImplementedError("Exercise 9.1: Timeouts: set self.deadline; arm one timer (loop.call_at) unless one is armed no later.")
 
@@ -140,6 +155,11 @@ class HttpProtocol(asyncio.Protocol):
         """The timer fired: close if the deadline has passed; re-arm if it moved; nothing if busy."""
         # TODO: exercise 9.1
         raise NotImplementedError("Exercise 9.1: close an idle or slow connection; a deadline that moved later means re-arm.")
+
+    def on_send_timeout(self) -> None:
+        """Writing has been paused for timeout_send: the client is not reading. Reset the connection."""
+        # TODO: exercise 9.1
+        raise NotImplementedError("Exercise 9.1: abort the connection (with a reset): close() would wait for a buffer that never drains.")
 
     # 9.2 Limits
     def over_limit_check(self) -> None:
@@ -152,19 +172,44 @@ class HttpProtocol(asyncio.Protocol):
         # TODO: exercise 9.2
         raise NotImplementedError("Exercise 9.2: find content-length in self.headers and raise Rejected(413, ...) when it is over the limit.")
 
+    def count_open_head(self, size: int) -> None:
+        """`size` more bytes of a head that is still open: refuse with 431 past max_header_bytes."""
+        # TODO: exercise 9.2
+        raise NotImplementedError("Exercise 9.2: add size to self.open_head_bytes; past max_header_bytes, reject with 431.")
+
+    def close_after(self, cycle: RequestCycle) -> None:
+        """The connection ends with `cycle`'s response: close, or linger if the client may still be sending."""
+        # TODO: exercise 9.2
+        raise NotImplementedError("Exercise 9.2: close; but after a refusal, or with the body not all read, linger instead.")
+
+    def linger(self) -> None:
+        """Close our side, read and drop what the client still sends for LINGER s, then close."""
+        # TODO: exercise 9.2
+        raise NotImplementedError("Exercise 9.2: write_eof(), drop what arrives from now on, read again, close after LINGER s.")
+
     # 9.3 Flow control
     def update_reading(self) -> None:
         """Pause or resume reading the socket, from every reason there is to stop."""
         # TODO: exercise 9.3
         raise NotImplementedError("Exercise 9.3: Flow control: pause reading while stop_reading, a full pipeline or an unread body says so; resume otherwise.")
 
+    def feed_unparsed(self) -> None:
+        """Parse what was read, FEED_SLICE bytes at a time, until the pipeline is full."""
+        # TODO: exercise 9.3
+        raise NotImplementedError("Exercise 9.3: feed slices of self.unparsed while the pipeline has room; keep the rest for later.")
+
+    def run_next(self) -> None:
+        """Start the next pipelined request, unless the client is not reading our answers."""
+        # TODO: exercise 9.3
+        raise NotImplementedError("Exercise 9.3: unless writing is paused (resume_writing() calls again), start the next request and parse more.")
+
     def pause_writing(self) -> None:
         # TODO: exercise 9.3
-        raise NotImplementedError("Exercise 9.3: the transport's buffer is over its high-water mark: make send() wait.")
+        raise NotImplementedError("Exercise 9.3: the transport's buffer is over its high-water mark: make send() wait, and start the send clock (9.1).")
 
     def resume_writing(self) -> None:
         # TODO: exercise 9.3
-        raise NotImplementedError("Exercise 9.3: the buffer drained below its low-water mark: wake the waiting send().")
+        raise NotImplementedError("Exercise 9.3: the buffer drained below its low-water mark: stop the send clock, wake the waiting send(), run the next request.")
 
     async def drain(self) -> None:
         """Wait until the client has read enough; raises ClientDisconnected if it leaves instead."""
@@ -187,6 +232,8 @@ class Server:
 
     timeout_keep_alive    seconds an idle keep-alive connection stays open
     timeout_request_head  seconds a client has to send a whole request head
+    timeout_request_body  seconds a body may stop arriving (between two reads) before we close
+    timeout_send          seconds a client may leave our full send buffer unread before we reset
     max_header_bytes      request line + headers beyond this get 431
     max_body_bytes        a body beyond this gets 413, unread (None: no limit)
     limit_concurrency     connections beyond this get 503 (None: no limit)
@@ -197,6 +244,7 @@ class Server:
 
     def __init__(self, app: ASGIApp, host: str = "127.0.0.1", port: int = 0, *, lifespan: str = "auto",
                  timeout_keep_alive: float = TIMEOUT_KEEP_ALIVE, timeout_request_head: float = TIMEOUT_REQUEST_HEAD,
+                 timeout_request_body: float = TIMEOUT_REQUEST_BODY, timeout_send: float = TIMEOUT_SEND,
                  max_header_bytes: int = MAX_HEADER_BYTES, max_body_bytes: int | None = None,
                  limit_concurrency: int | None = None,
                  timeout_graceful_shutdown: float = TIMEOUT_GRACEFUL_SHUTDOWN,

@@ -3,6 +3,7 @@
     make demo-lesson 9                                         # the tour below
     python lessons/09_production/demo.py --flow                # memory: 100 MB up and down (9.3)
     python lessons/09_production/demo.py --emfile              # out of file descriptors (9.5)
+    python lessons/09_production/demo.py --hostile             # clients that attack memory and time
     python lessons/09_production/demo.py --flow --emfile --compare lessons/08_asgi_server
 
 Without options it starts `Server(app, ...)` with small limits, then plays a few clients
@@ -10,7 +11,7 @@ against it from a thread (plain blocking sockets, so you can read exactly what t
 a normal GET, a slowloris, an oversized head, an oversized upload, and a request still in
 flight when shutdown begins. Each line says what the client saw and when.
 
---flow and --emfile run `server.py` on its command line instead, in a process of its own
+--flow, --emfile and --hostile run `server.py` on its command line instead, in a process of its own
 serving `process_app` below, and watch it from outside: its memory (VmRSS in
 /proc/<pid>/status, so Linux only) and what it prints. --compare DIR does the same for
 DIR/server.py, e.g. your lesson-08 server, so you see what the hardening changed.
@@ -107,7 +108,11 @@ async def run_tour() -> int:
 # --- --flow and --emfile: server.py in a process of its own ----------------------------------------------
 
 async def process_app(scope, receive, send):
-    """The app the server processes serve: /upload never reads its body, /download sends 100 MB."""
+    """The app the server processes serve: /upload never reads its body, /read reads it all,
+    /download sends 100 MB; anything else gets "hello"."""
+    if scope["path"] == "/read":
+        while (await receive()).get("more_body"):
+            pass
     if scope["path"] == "/upload":
         print("APP: upload started", flush=True)
         await asyncio.sleep(60)  # longer than the demo: the body is never read
@@ -128,9 +133,9 @@ class ServerDidNotStart(Exception):
 class ServerProcess:
     """`python server.py demo:process_app --port 0` in a session of its own; a thread collects its output."""
 
-    def __init__(self, script: Path) -> None:
+    def __init__(self, script: Path, *options: str) -> None:
         command = [sys.executable, str(script), "demo:process_app", "--port", "0", "--lifespan", "off",
-                   "--app-dir", str(HERE)]
+                   "--app-dir", str(HERE), *options]
         # A session of its own, so stop() can kill the server and anything it forked in one go.
         self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                         errors="replace", start_new_session=True)
@@ -310,6 +315,97 @@ def show_emfile(scripts: list[Path]) -> None:
             print(f"      its first line: {logged[0].strip()[:100]}")
 
 
+# --- --hostile: clients that attack memory and time ----------------------------------------------------
+
+ATTACK = 4.0  # seconds each memory attack streams its bytes
+HOSTILE_OPTIONS = ("--no-access-log", "--timeout-request-body", "2", "--timeout-send", "2")
+STUCK_LIMIT = 8.0  # seconds we watch a stuck connection before saying "still open"
+
+
+def stream_attack(server: ServerProcess, first: bytes, piece: bytes) -> tuple[float, float, str]:
+    """Send `first`, then `piece` again and again for ATTACK s or until an answer arrives,
+    reading nothing. Returns (MB sent, the most the server's RSS grew in MB, what came back)."""
+    before = server.rss_mb()
+    sent, peak = 0, 0.0
+    with socket.create_connection(server.address, timeout=5) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)  # a client that reads nothing
+        sock.sendall(first)
+        sock.setblocking(False)
+        with selectors.DefaultSelector() as selector:
+            selector.register(sock, selectors.EVENT_WRITE | (selectors.EVENT_READ if first else 0))
+            deadline = time.monotonic() + ATTACK
+            while time.monotonic() < deadline:
+                peak = max(peak, server.rss_mb() - before)
+                events = selector.select(0.05)
+                if not events:
+                    continue  # the server is not reading: our send buffer is full
+                if any(mask & selectors.EVENT_READ for _, mask in events):
+                    break  # an answer to a head that never ended: a refusal
+                try:
+                    sent += sock.send(piece)
+                except BlockingIOError:
+                    continue
+                except OSError:  # the server closed the connection
+                    break
+            peak = max(peak, server.rss_mb() - before)
+            return sent / MB, peak, first_line_received(sock)
+
+
+def first_line_received(sock: socket.socket) -> str:
+    sock.setblocking(True)
+    sock.settimeout(0.5)
+    try:
+        reply = sock.recv(65536)
+    except socket.timeout:
+        return "nothing"
+    except OSError as error:
+        return type(error).__name__
+    return reply.split(b"\r\n", 1)[0].decode("latin-1") or "a close"
+
+
+def seconds_until_closed(server: ServerProcess, request: bytes, reads: bool) -> float | None:
+    """Send `request` and then nothing; None if the server keeps the connection STUCK_LIMIT s.
+    A client that `reads` waits for the close; one that does not watches for a reset."""
+    with socket.create_connection(server.address, timeout=5) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
+        sock.sendall(request)
+        started = time.monotonic()
+        while time.monotonic() - started < STUCK_LIMIT:
+            if reads:
+                sock.settimeout(0.1)
+                with contextlib.suppress(socket.timeout):
+                    if not sock.recv(65536):
+                        return time.monotonic() - started
+            elif sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR):  # the server reset it
+                return time.monotonic() - started
+            else:
+                time.sleep(0.1)  # the polling interval
+    return None
+
+
+def show_hostile(scripts: list[Path]) -> None:
+    print(f"Hostile clients: each memory attack streams for {ATTACK:g} s at a fresh server (its VmRSS growth);"
+          f"\nthen how long a stuck connection lives (watched up to {STUCK_LIMIT:g} s).\n")
+    endless_header = (b"GET / HTTP/1.1\r\nHost: demo\r\nX-Long: ", b"a" * 65536)
+    pipelined = (b"", b"GET / HTTP/1.1\r\nHost: demo\r\n\r\n" * 2048)
+    stalled_body = b"POST /read HTTP/1.1\r\nHost: demo\r\nContent-Length: 1000\r\n\r\n" + b"b" * 10
+    unread_download = b"GET /download HTTP/1.1\r\nHost: demo\r\n\r\n"
+    for script in scripts:
+        options = HOSTILE_OPTIONS if script == HERE / "server.py" else ("--no-access-log",)
+        print(f"  {shown(script)} {' '.join(options)}")
+        for what, (first, piece) in (("a header line that never ends:", endless_header),
+                                     ("tiny GETs pipelined, none read:", pipelined)):
+            with ServerProcess(script, *options) as server:
+                warm_up(server)
+                sent, grown, got = stream_attack(server, first, piece)
+            print(f"    {what:<40}RSS {grown:+6.1f} MB; the client sent {sent:.1f} MB, got {got}", flush=True)
+        with ServerProcess(script, *options) as server:
+            for what, request, reads in (("a body that stops after 10 bytes:", stalled_body, True),
+                                         ("100 MB response, the client reads none:", unread_download, False)):
+                seconds = seconds_until_closed(server, request, reads)
+                outcome = f"closed after {seconds:.1f} s" if seconds is not None else f"still open after {STUCK_LIMIT:g} s"
+                print(f"    {what:<40}{outcome}", flush=True)
+
 def shown(path: Path) -> str:
     """`path` as the learner would type it: relative to the current folder when it is inside it."""
     with contextlib.suppress(ValueError):
@@ -322,14 +418,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--flow", action="store_true", help="100 MB upload and download nobody reads: RSS")
     parser.add_argument("--emfile", action="store_true", help=f"RLIMIT_NOFILE {FD_LIMIT}, {HELD_CONNECTIONS} "
                         "connections: what the server prints")
+    parser.add_argument("--hostile", action="store_true", help="endless header, unread pipeline, stalled "
+                        "body, unread response: RSS and seconds")
     parser.add_argument("--compare", metavar="DIR", type=Path, help="also run DIR/server.py, e.g. lessons/08_asgi_server")
     args = parser.parse_args(argv)
-    if not (args.flow or args.emfile):
+    if not (args.flow or args.emfile or args.hostile):
         if args.compare:
-            parser.error("--compare goes with --flow or --emfile")
+            parser.error("--compare goes with --flow, --emfile or --hostile")
         return asyncio.run(run_tour())
     if not Path("/proc/self/status").exists():
-        parser.error("--flow and --emfile read /proc (Linux)")
+        parser.error("--flow, --emfile and --hostile read /proc (Linux)")
     scripts = [HERE / "server.py"] + ([args.compare / "server.py"] if args.compare else [])
     for script in scripts:
         if not script.exists():
@@ -341,6 +439,10 @@ def main(argv: list[str] | None = None) -> int:
             print()
         if args.emfile:
             show_emfile(scripts)
+        if args.hostile and (args.flow or args.emfile):
+            print()
+        if args.hostile:
+            show_hostile(scripts)
     except ServerDidNotStart as error:
         print(error)
         return 1

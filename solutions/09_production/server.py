@@ -12,11 +12,14 @@ Then `make test-lesson 9`: the lesson-08 tests (exercise 9.0) pass at once, and
 every other failure names the exercise to work on.
 
     9.0  Carry your lesson-08 server forward (make start-lesson 9); keep all its tests green.
-    9.1  Timeouts: close idle keep-alive connections and request heads that trickle in.
-    9.2  Limits: 431 for a head over max_header_bytes, 413 for a body over
-         max_body_bytes (without reading it), 503 beyond limit_concurrency connections.
-    9.3  Flow control: stop reading while the app does not consume the body; make
-         send() wait while the client does not read. Memory stays bounded.
+    9.1  Timeouts: close idle keep-alive connections, request heads that trickle in,
+         bodies that stop arriving, and clients that stop reading the response.
+    9.2  Limits: 431 for a head over max_header_bytes (even one whose line never ends),
+         413 for a body over max_body_bytes (without reading it), 503 beyond
+         limit_concurrency connections; after a refusal, linger before closing.
+    9.3  Flow control: stop reading while the app does not consume the body, or while
+         the client pipelines requests and reads none of the answers; make send()
+         wait while the client does not read. Memory stays bounded.
     9.4  Graceful shutdown on SIGTERM and SIGINT: stop accepting, finish what is in
          flight (within timeout_graceful_shutdown), run the lifespan shutdown, exit 0.
     9.5  Resilience: keep accepting after EMFILE; any bytes a client sends get an
@@ -25,8 +28,9 @@ every other failure names the exercise to work on.
          all stopped by one SIGTERM.
 
 Server(app, host, port, *, lifespan, timeout_keep_alive, timeout_request_head,
-max_header_bytes, max_body_bytes, limit_concurrency, timeout_graceful_shutdown,
-backlog, reuse_port, access_log): uvicorn's names where uvicorn has the setting.
+timeout_request_body, timeout_send, max_header_bytes, max_body_bytes,
+limit_concurrency, timeout_graceful_shutdown, backlog, reuse_port, access_log):
+uvicorn's names where uvicorn has the setting.
 
 How this works
 --------------
@@ -35,15 +39,20 @@ per response); read that file's header first. What is new sits in methods of
 their own under the comments `# 9.N ...`, called from the lesson-08 code at the
 lines marked `# 9.N`. The rules they add:
 
-1. Every wait has a bound. A connection waiting for bytes has one `deadline`
-   and at most one loop timer; the timer is re-armed lazily, only when it fires
-   early, so a request costs a few float stores and no timer call (9.1).
-2. Every buffer has a bound: the head (max_header_bytes), the unread body
-   (READ_HIGH_WATER, then pause_reading), the pipeline (PIPELINE_LIMIT), the
+1. Every wait has a bound. A connection waiting for bytes (a head, a body, the
+   next request) has one `deadline` and at most one loop timer; the timer is
+   re-armed lazily, only when it fires early, so a request costs a few float
+   stores and no timer call. A client that does not read what we send has a
+   second timer, armed only while writing is paused (9.1).
+2. Every buffer has a bound: the head (max_header_bytes, counted in raw bytes
+   too), the unread body (READ_HIGH_WATER, then pause_reading), the pipeline
+   (PIPELINE_LIMIT: the parser is fed FEED_SLICE bytes at a time and stops when
+   it is full; no pipelined request starts while the client is not reading), the
    unsent response (the transport's high-water mark, then send() waits) (9.2, 9.3).
 3. A refusal is an answer: 400, 413, 431 and 503 are written like any response,
-   after the responses already owed on that connection (9.2, 9.5). A timeout
-   just closes (9.1).
+   after the responses already owed on that connection (9.2, 9.5); if the client
+   may still be sending, the server lingers before it closes, so the answer is
+   read and not lost to a reset (RFC 9112 §9.6). A timeout just closes (9.1).
 4. Shutdown drains: the listener closes first, idle connections close, busy ones
    close after their last response, and only the grace period's end cancels (9.4).
 
@@ -66,6 +75,7 @@ import os
 import re
 import signal
 import socket
+import struct
 import sys
 from collections import deque
 from typing import Any, Awaitable, Callable
@@ -92,11 +102,15 @@ NO_BODY_STATUSES = (204, 304)  # and every 1xx: RFC 9112 §6.3, rule 1
 # The defaults, and where they come from.
 TIMEOUT_KEEP_ALIVE = 5.0  # seconds an idle keep-alive connection stays open: uvicorn's default
 TIMEOUT_REQUEST_HEAD = 10.0  # seconds for a whole request head (slowloris); nginx's client_header_timeout is 60
+TIMEOUT_REQUEST_BODY = 60.0  # seconds between two reads of a body still arriving: nginx's client_body_timeout
+TIMEOUT_SEND = 60.0  # seconds a client may leave our full send buffer unread: nginx's send_timeout
 MAX_HEADER_BYTES = 16 * 1024  # h11's limit on a head; lesson 07's parser uses the same
 TIMEOUT_GRACEFUL_SHUTDOWN = 30.0  # seconds in-flight requests get after SIGTERM (Kubernetes waits 30 s)
 BACKLOG = 2048  # the listen() queue: uvicorn's default
 READ_HIGH_WATER = 256 * 1024  # unread body bytes per request before we stop reading the socket
 PIPELINE_LIMIT = 16  # parsed requests waiting behind the running one before we stop reading
+FEED_SLICE = 4096  # bytes per parser call: a read of 256 KiB can hold 8,000 tiny requests; a slice, 200
+LINGER = 2.0  # seconds a refused client may go on sending (read and dropped) before we close: RFC 9112 §9.6
 TICK = 1.0  # seconds between refreshes of the Date header
 ACCEPT_BURST = 64  # connections accepted per wake-up of the listener, so one wake-up stays short
 ACCEPT_RETRY_DELAY, MAX_ACCEPT_RETRY_DELAY = 0.1, 2.0  # seconds between accept() tries after EMFILE
@@ -247,8 +261,9 @@ class RequestCycle:
             body = f"{status} {reason_phrase(status)}\n".encode()
             headers = [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", b"%d" % len(body))]
             self._start_response({"type": "http.response.start", "status": status, "headers": headers})
-            self._send_body({"type": "http.response.body", "body": body})
-        elif self.head:
+            self._send_body({"type": "http.response.body", "body": body})  # ends the connection (9.2: may linger)
+            return
+        if self.head:
             self.conn.transport.write(self.head)  # a head that waited for a body that never came
         self.conn.transport.close()
 
@@ -260,6 +275,7 @@ class RequestCycle:
         if self.expect_continue:  # RFC 9110 §10.1.1: the client waits for this before sending the body
             self.expect_continue = False
             self.conn.transport.write(CONTINUE)
+            self.conn.wait_for_bytes(self.conn.shared.timeout_request_body)  # 9.1: now the body owes us bytes
         if self.head:  # 9.3: the app waits for more body after starting its response: let the head go
             self.conn.transport.write(self.head)
             self.head = b""
@@ -411,15 +427,20 @@ class HttpProtocol(asyncio.Protocol):
         self.deadline: float | None = None
         self.timer: asyncio.TimerHandle | None = None
         self.timer_at = 0.0  # when the armed timer fires
+        self.send_timer: asyncio.TimerHandle | None = None  # 9.1: armed only while writing is paused
         # 9.3 flow control
         self.reading_paused = False
         self.stop_reading = False  # for good: after a refusal (the bytes after it cannot be trusted)
         self.writing_paused = False
         self.drained: asyncio.Future | None = None
+        self.unparsed = b""  # read but not yet parsed: the pipeline was full
+        self.lingering = False  # 9.2: the answer is sent and our side closed; what arrives is dropped
         # Per-request state, while the parser reads a request head
         self.url = b""
         self.headers: list[tuple[bytes, bytes]] = []
-        self.head_bytes = 0
+        self.head_bytes = 0  # as the parser hands the head over (on_url, on_header)
+        self.open_head_bytes: int | None = None  # 9.2: raw bytes of the head still open (None: no head open)
+        self.head_began = False  # in the slice being parsed
 
     # Protocol interface
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -436,8 +457,22 @@ class HttpProtocol(asyncio.Protocol):
         self.wait_for_bytes(shared.timeout_request_head)  # 9.1: a new connection owes us a request head
 
     def data_received(self, data: bytes) -> None:
+        if self.lingering:
+            return  # 9.2: a refused client's bytes, read only so that it can read our answer
+        if len(data) <= FEED_SLICE and not self.unparsed:
+            self.feed(data)  # the usual case: a read of one or a few requests, one parser call
+        else:
+            self.unparsed += data
+            self.feed_unparsed()
+        parsing = self.parsing
+        if parsing is not None and not self.reading_paused and not parsing.expect_continue:
+            self.wait_for_bytes(self.shared.timeout_request_body)  # 9.1: a body is arriving: its clock runs
+
+    def feed(self, data: bytes) -> None:
+        """Parse `data`; a parse error, or a limit a callback found broken, becomes a refusal."""
+        self.head_began = False
         try:
-            self.feed(data)
+            self.feed_past_upgrades(data)
         except httptools.HttpParserError as error:
             # An exception raised in one of our callbacks reaches us as HttpParserCallbackError,
             # with ours as its __context__: a Rejected one (9.2) carries its own status.
@@ -448,8 +483,11 @@ class HttpProtocol(asyncio.Protocol):
                 self.reject(rejection.status, str(rejection))
             else:
                 self.reject(400, str(error))
+            return
+        if self.open_head_bytes is not None and not self.head_began:
+            self.count_open_head(len(data))  # 9.2: a head was open before this slice and still is
 
-    def feed(self, data: bytes) -> None:
+    def feed_past_upgrades(self, data: bytes) -> None:
         # Lesson 08: llhttp stops after a request with Upgrade (or CONNECT). We speak no
         # other protocol and served it as HTTP (RFC 9110 §7.8); what follows is the next request.
         while True:
@@ -467,7 +505,11 @@ class HttpProtocol(asyncio.Protocol):
         if self.running is not None:
             self.running.disconnect()
         self.pipeline.clear()
+        self.unparsed = b""
         self.writing_paused = False
+        if self.send_timer is not None:
+            self.send_timer.cancel()
+            self.send_timer = None
         if self.drained is not None and not self.drained.done():
             self.drained.set_result(None)  # 9.3: a send() waiting to drain wakes and finds the client gone
         self.shared.connection_closed()  # 9.4: shutdown waits for the last one
@@ -477,6 +519,8 @@ class HttpProtocol(asyncio.Protocol):
         self.url = b""
         self.headers = []
         self.head_bytes = 0
+        self.open_head_bytes = 0  # 9.2: counted from the next slice on (this one may hold other bytes)
+        self.head_began = True
         if self.running is None:  # 9.1: a head is on its way: it gets timeout_request_head
             self.wait_for_bytes(self.shared.timeout_request_head)
 
@@ -494,6 +538,7 @@ class HttpProtocol(asyncio.Protocol):
 
     def on_headers_complete(self) -> None:
         self.deadline = None  # 9.1: the head is complete: the connection is busy, no deadline
+        self.open_head_bytes = None
         http_version = self.parser.get_http_version()
         headers = self.headers
         expect = False
@@ -510,7 +555,7 @@ class HttpProtocol(asyncio.Protocol):
             expect and http_version == "1.1",
         )
         self.parsing = cycle
-        if self.running is None:
+        if self.running is None and not self.pipeline:
             self.running = cycle
             self.start(cycle)
         else:
@@ -530,6 +575,7 @@ class HttpProtocol(asyncio.Protocol):
         if self.parsing is not None:
             self.parsing.end_of_body()
             self.parsing = None
+            self.deadline = None  # 9.1: the body is complete: its clock stops
 
     def declares_body(self) -> bool:
         """Does the request head just parsed announce a body (RFC 9112 §6.3)?"""
@@ -570,15 +616,12 @@ class HttpProtocol(asyncio.Protocol):
     def response_complete(self, cycle: RequestCycle) -> None:
         """Called by a cycle once the last byte of its response is written."""
         if not cycle.keep_alive or not cycle.body_complete or self.transport.is_closing():
-            self.transport.close()
-            return
-        if self.pipeline:
-            self.running = cycle = self.pipeline.popleft()
-            if self.reading_paused:
-                self.update_reading()
-            self.start(cycle)
+            self.close_after(cycle)
             return
         self.running = None
+        if self.pipeline:
+            self.run_next()
+            return
         if self.shared.stopping:  # 9.4: no new requests once shutdown has begun
             self.transport.close()
             return
@@ -603,7 +646,7 @@ class HttpProtocol(asyncio.Protocol):
         app = bad_request_app if status == 400 else error_app(status)
         scope = {"type": "http", "method": "GET", "path": "", "http_version": "1.1", "client": self.client}
         cycle = RequestCycle(self, scope, app, False, False)
-        if self.running is None:
+        if self.running is None and not self.pipeline:
             self.running = cycle
             self.start(cycle)
         else:
@@ -612,7 +655,8 @@ class HttpProtocol(asyncio.Protocol):
     # END SOLUTION ONLY
     # 9.1 Timeouts
     def wait_for_bytes(self, seconds: float) -> None:
-        """Give the client `seconds` from now to send what it owes; arm the timer if none is armed."""
+        """Give the client `seconds` from now to send what it owes (a head, a body, the next
+        request); arm the timer if none is armed."""
         # EXERCISE 9.1: Timeouts: set self.deadline; arm one timer (loop.call_at) unless one is armed no later.
         self.deadline = deadline = self.loop.time() + seconds
         if self.timer is None or deadline < self.timer_at:  # an earlier deadline cannot wait for a later timer
@@ -636,8 +680,22 @@ class HttpProtocol(asyncio.Protocol):
             self.timer_at = deadline
             self.timer = self.loop.call_at(deadline, self.on_deadline)
             return
-        logger.info("Closing the connection from %s: no request in time", self.client)
+        logger.info("Closing the connection from %s: its deadline passed", self.client)
         self.transport.close()
+        # END EXERCISE
+
+    def on_send_timeout(self) -> None:
+        """Writing has been paused for timeout_send: the client is not reading. Reset the connection."""
+        # EXERCISE 9.1: abort the connection (with a reset): close() would wait for a buffer that never drains.
+        self.send_timer = None
+        logger.info("Resetting the connection from %s: it read nothing for %g s", self.client,
+                    self.shared.timeout_send)
+        # SO_LINGER with a zero timeout makes close() send RST and drop the unsent bytes at
+        # once (man 7 socket): otherwise the kernel would keep them, and retry, for minutes.
+        sock = self.transport.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.transport.abort()  # connection_lost follows: the app's send() raises, receive() says disconnect
         # END EXERCISE
 
     # 9.2 Limits
@@ -658,6 +716,43 @@ class HttpProtocol(asyncio.Protocol):
                 raise Rejected(413, f"Content-Length {int(value)} is over {limit} bytes")
         # END EXERCISE
 
+    def count_open_head(self, size: int) -> None:
+        """`size` more bytes of a head that is still open: refuse with 431 past max_header_bytes."""
+        # EXERCISE 9.2: add size to self.open_head_bytes; past max_header_bytes, reject with 431.
+        # httptools keeps a header line until its CRLF arrives, and only then calls
+        # on_header: a line that never ends would grow in its buffer, unseen by the
+        # count in on_header. So the raw bytes count too, whole slices only (a slice
+        # in which the head began may hold the end of the request before it).
+        self.open_head_bytes += size
+        if self.open_head_bytes > self.shared.max_header_bytes:
+            self.reject(431, f"request head still open after {self.open_head_bytes} bytes")
+        # END EXERCISE
+
+    def close_after(self, cycle: RequestCycle) -> None:
+        """The connection ends with `cycle`'s response: close, or linger if the client may still be sending."""
+        # EXERCISE 9.2: close; but after a refusal, or with the body not all read, linger instead.
+        if (cycle.body_complete and not self.stop_reading) or self.transport.is_closing():
+            self.transport.close()
+        else:
+            self.linger()
+        # END EXERCISE
+
+    def linger(self) -> None:
+        """Close our side, read and drop what the client still sends for LINGER s, then close."""
+        # EXERCISE 9.2: write_eof(), drop what arrives from now on, read again, close after LINGER s.
+        # RFC 9112 §9.6: closing a socket with unread bytes in its buffer sends RST, and a
+        # reset can destroy our answer in the client's buffer before it reads it. Half-close
+        # instead (the client reads the answer, then EOF), and drain its bytes a while.
+        self.lingering = True
+        self.parsing = None
+        self.pipeline.clear()
+        self.unparsed = b""
+        self.stop_reading = False
+        self.transport.write_eof()  # asyncio sends the FIN once the answer has left the buffer
+        self.update_reading()
+        self.wait_for_bytes(LINGER)  # on_deadline closes; so does the client's own FIN (eof_received)
+        # END EXERCISE
+
     # 9.3 Flow control
     def update_reading(self) -> None:
         """Pause or resume reading the socket, from every reason there is to stop."""
@@ -668,21 +763,61 @@ class HttpProtocol(asyncio.Protocol):
         if should_pause and not self.reading_paused:
             self.reading_paused = True
             self.transport.pause_reading()
+            self.deadline = None  # 9.1: we are the ones not reading: no clock runs against the client
         elif not should_pause and self.reading_paused:
             self.reading_paused = False
             self.transport.resume_reading()
+            if parsing is not None and not parsing.expect_continue:  # 9.1: a body is due: its clock runs again
+                self.wait_for_bytes(self.shared.timeout_request_body)
+        # END EXERCISE
+
+    def feed_unparsed(self) -> None:
+        """Parse what was read, FEED_SLICE bytes at a time, until the pipeline is full."""
+        # EXERCISE 9.3: feed slices of self.unparsed while the pipeline has room; keep the rest for later.
+        # Pausing the transport stops the reads, not the parser: one feed_data() of a
+        # 256 KiB read parses all 8,000 tiny requests in it. So the parser gets a slice
+        # at a time, and what is left waits here until run_next() makes room.
+        data = memoryview(self.unparsed)
+        offset = 0
+        while offset < len(data) and len(self.pipeline) < PIPELINE_LIMIT and not self.stop_reading:
+            self.feed(data[offset:offset + FEED_SLICE])
+            offset += FEED_SLICE
+        self.unparsed = bytes(data[offset:]) if offset < len(data) and not self.stop_reading else b""
+        # END EXERCISE
+
+    def run_next(self) -> None:
+        """Start the next pipelined request, unless the client is not reading our answers."""
+        # EXERCISE 9.3: unless writing is paused (resume_writing() calls again), start the next request and parse more.
+        # Each answer would otherwise join the transport's buffer: a client that
+        # pipelines without reading could make us buffer every answer it asked for.
+        if self.writing_paused:
+            return
+        self.running = cycle = self.pipeline.popleft()
+        self.start(cycle)
+        if self.unparsed:
+            self.feed_unparsed()
+        if self.reading_paused:
+            self.update_reading()
         # END EXERCISE
 
     def pause_writing(self) -> None:
-        # EXERCISE 9.3: the transport's buffer is over its high-water mark: make send() wait.
+        # EXERCISE 9.3: the transport's buffer is over its high-water mark: make send() wait, and start the send clock (9.1).
         self.writing_paused = True
+        # A second timer, not the deadline: rare (a big answer, a slow reader), and it
+        # runs while the connection may be busy or idle alike.
+        self.send_timer = self.loop.call_later(self.shared.timeout_send, self.on_send_timeout)
         # END EXERCISE
 
     def resume_writing(self) -> None:
-        # EXERCISE 9.3: the buffer drained below its low-water mark: wake the waiting send().
+        # EXERCISE 9.3: the buffer drained below its low-water mark: stop the send clock, wake the waiting send(), run the next request.
         self.writing_paused = False
+        if self.send_timer is not None:
+            self.send_timer.cancel()
+            self.send_timer = None
         if self.drained is not None and not self.drained.done():
             self.drained.set_result(None)
+        if self.running is None and self.pipeline:  # run_next() waited for this
+            self.run_next()
         # END EXERCISE
 
     async def drain(self) -> None:
@@ -700,7 +835,7 @@ class HttpProtocol(asyncio.Protocol):
     def shut_down(self) -> None:
         """Shutdown has begun: close if idle; else close after the responses already owed."""
         # EXERCISE 9.4: Graceful shutdown: close an idle connection now; for a busy one, mark its last request not keep-alive.
-        if self.running is None:
+        if self.running is None and not self.pipeline:
             self.transport.close()
             return
         # Reading goes on: the body of a request in flight may still be arriving.
@@ -799,6 +934,8 @@ class Server:
 
     timeout_keep_alive    seconds an idle keep-alive connection stays open
     timeout_request_head  seconds a client has to send a whole request head
+    timeout_request_body  seconds a body may stop arriving (between two reads) before we close
+    timeout_send          seconds a client may leave our full send buffer unread before we reset
     max_header_bytes      request line + headers beyond this get 431
     max_body_bytes        a body beyond this gets 413, unread (None: no limit)
     limit_concurrency     connections beyond this get 503 (None: no limit)
@@ -809,6 +946,7 @@ class Server:
 
     def __init__(self, app: ASGIApp, host: str = "127.0.0.1", port: int = 0, *, lifespan: str = "auto",
                  timeout_keep_alive: float = TIMEOUT_KEEP_ALIVE, timeout_request_head: float = TIMEOUT_REQUEST_HEAD,
+                 timeout_request_body: float = TIMEOUT_REQUEST_BODY, timeout_send: float = TIMEOUT_SEND,
                  max_header_bytes: int = MAX_HEADER_BYTES, max_body_bytes: int | None = None,
                  limit_concurrency: int | None = None,
                  timeout_graceful_shutdown: float = TIMEOUT_GRACEFUL_SHUTDOWN,
@@ -829,6 +967,8 @@ class Server:
         # EXERCISE 9.1: keep the timeouts, limits and listener options.
         self.timeout_keep_alive = timeout_keep_alive
         self.timeout_request_head = timeout_request_head
+        self.timeout_request_body = timeout_request_body
+        self.timeout_send = timeout_send
         self.max_header_bytes = max_header_bytes
         self.max_body_bytes = max_body_bytes
         self.limit_concurrency = limit_concurrency
@@ -1102,6 +1242,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=1, help="worker processes, with SO_REUSEPORT (default: 1)")
     parser.add_argument("--timeout-keep-alive", type=float, default=TIMEOUT_KEEP_ALIVE, metavar="S")
     parser.add_argument("--timeout-request-head", type=float, default=TIMEOUT_REQUEST_HEAD, metavar="S")
+    parser.add_argument("--timeout-request-body", type=float, default=TIMEOUT_REQUEST_BODY, metavar="S")
+    parser.add_argument("--timeout-send", type=float, default=TIMEOUT_SEND, metavar="S")
     parser.add_argument("--timeout-graceful-shutdown", type=float, default=TIMEOUT_GRACEFUL_SHUTDOWN, metavar="S")
     parser.add_argument("--limit-concurrency", type=int, default=None, metavar="N")
     parser.add_argument("--max-header-bytes", type=int, default=MAX_HEADER_BYTES, metavar="N")
@@ -1110,8 +1252,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-access-log", dest="access_log", action="store_false")
     args = parser.parse_args(argv)
     options = {name: getattr(args, name) for name in (
-        "lifespan", "timeout_keep_alive", "timeout_request_head", "timeout_graceful_shutdown",
-        "limit_concurrency", "max_header_bytes", "max_body_bytes", "backlog", "access_log")}
+        "lifespan", "timeout_keep_alive", "timeout_request_head", "timeout_request_body", "timeout_send",
+        "timeout_graceful_shutdown", "limit_concurrency", "max_header_bytes", "max_body_bytes", "backlog",
+        "access_log")}
     # END EXERCISE
     # EXERCISE 9.0: run `make start-lesson 9` to bring the rest of your lesson-08 main() here.
     logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(message)s")

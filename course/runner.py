@@ -25,12 +25,27 @@ class TestRecord:
     test_line: str = ""  # "tests/test_x.py:123", where the test failed
 
 
-def pytest_command(lessons: list[Lesson], impl: Path, report: Path | None = None, extra: list[str] = ()) -> list[str]:
+QUIET = ["-q", "--no-header", "-rN", "--tb=no"]  # pytest says little: the records say it all
+
+
+def pytest_arguments(lessons: list[Lesson], impl: Path, report: Path | None = None, extra: list[str] = ()) -> list[str]:
+    """pytest's arguments for these lessons' tests on `impl`, writing records to `report`."""
     files = [str(path) for lesson in lessons for path in lesson.test_files()]
-    command = [sys.executable, "-m", "pytest", *files, f"--impl={impl}", *extra]
+    arguments = [*files, f"--impl={impl}", *extra]
     if report is not None:
-        command.append(f"--report-json={report}")
-    return command
+        arguments.append(f"--report-json={report}")
+    return arguments
+
+
+def pytest_command(lessons: list[Lesson], impl: Path, report: Path | None = None, extra: list[str] = ()) -> list[str]:
+    return [sys.executable, "-m", "pytest", *pytest_arguments(lessons, impl, report, extra)]
+
+
+def read_report(path: Path) -> list[TestRecord]:
+    """The records tests/conftest.py wrote (none if pytest never got that far)."""
+    raw = json.loads(path.read_text()) if path.exists() else {}
+    return [TestRecord(nodeid, r["exercise"], r["outcome"], r["not_started"], r["message"],
+                       r.get("frames", []), r.get("test_line", "")) for nodeid, r in raw.items()]
 
 
 @dataclass
@@ -52,16 +67,13 @@ def run_pytest(lessons: list[Lesson], impl: Path, *, quiet: bool = True, extra: 
     output = ""
     with tempfile.TemporaryDirectory() as scratch:
         report = Path(scratch) / "report.json"
-        flags = ["-q", "--no-header", "-rN", "--tb=no"] if quiet else []
-        command = pytest_command(lessons, impl, report, [*flags, *extra])
+        command = pytest_command(lessons, impl, report, [*(QUIET if quiet else []), *extra])
         try:
             completed = subprocess.run(command, cwd=ROOT, timeout=timeout, capture_output=quiet, text=True)
             code, output = completed.returncode, (completed.stdout or "") + (completed.stderr or "")
         except subprocess.TimeoutExpired:
             code = -1
-        raw = json.loads(report.read_text()) if report.exists() else {}
-    records = [TestRecord(nodeid, r["exercise"], r["outcome"], r["not_started"], r["message"],
-                          r.get("frames", []), r.get("test_line", "")) for nodeid, r in raw.items()]
+        records = read_report(report)
     return Run(code, records, output, time.monotonic() - started)
 
 

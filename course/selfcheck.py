@@ -62,12 +62,11 @@ def solutions_and_stubs(lessons: list[Lesson]) -> tuple[bool, bool]:
 def check_mutants(lessons: list[Lesson]) -> bool:
     print("== 4. known learner mistakes, put into the solutions (each must fail a test)", flush=True)
     all_caught = True
-    for lesson_ in lessons:
-        tried, survivors = surviving_mutants(lesson_)
+    for number, (tried, survivors) in surviving_mutants(lessons).items():
         for name in survivors:
-            print(f"   NOT CAUGHT in lesson {lesson_.number}: {name}")
+            print(f"   NOT CAUGHT in lesson {number}: {name}")
         if tried:
-            print(f"   lesson {lesson_.number}: {tried - len(survivors)} of {tried} mistakes caught")
+            print(f"   lesson {number}: {tried - len(survivors)} of {tried} mistakes caught")
         all_caught = all_caught and not survivors
     return all_caught
 

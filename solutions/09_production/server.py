@@ -1159,12 +1159,12 @@ def run_workers(app: ASGIApp, host: str, port: int, workers: int, options: dict[
             if signal.sigwait(watched) != signal.SIGCHLD:
                 break
             for pid, code in _reap():
-                children.discard(pid)
+                children.discard(pid)  # every worker reaped, also those after a refusal: no kill() of a gone pid
                 if code == 3:
-                    status = 3
-                    break
-                print(f"Worker {pid} exited ({code}); starting another", flush=True)
-                children.add(_fork_worker(app, host, port, options, holder))
+                    status = 3  # its app refused to start: a new worker's app would too
+                elif status == 0:
+                    print(f"Worker {pid} exited ({code}); starting another", flush=True)
+                    children.add(_fork_worker(app, host, port, options, holder))
         for pid in children:
             os.kill(pid, signal.SIGTERM)
         for pid in children:

@@ -73,7 +73,7 @@ MUTANTS = {
     "SIGINT not handled by the supervisor (only SIGTERM)": [
         ("    watched = {signal.SIGCHLD, signal.SIGINT, signal.SIGTERM}", "    watched = {signal.SIGCHLD, signal.SIGTERM}")],
     "a crashed worker is not replaced": [
-        ("                print(f\"Worker {pid} exited ({code}); starting another\", flush=True)\n"
-         "                children.add(_fork_worker(app, host, port, options, holder))",
-         "                print(f\"Worker {pid} exited ({code})\", flush=True)")],
+        ("                    print(f\"Worker {pid} exited ({code}); starting another\", flush=True)\n"
+         "                    children.add(_fork_worker(app, host, port, options, holder))",
+         "                    print(f\"Worker {pid} exited ({code})\", flush=True)")],
 }

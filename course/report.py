@@ -77,7 +77,9 @@ def failure_lines(record: TestRecord, same: list[TestRecord], width: int, all_co
     more = f"(cut here: `{all_command}` shows it whole)"
     lines += [escape(line) for line in shorten(message, MAX_MESSAGE_LINES, more)]
     for frame in record.frames[-2:]:
-        lines.append(f"    [cyan]your code:[/] {escape(frame['path'])}:{frame['line']} in {escape(frame['function'])}")
+        where = f"{frame['path']}:{frame['line']}"
+        function = f" in {frame['function']}" if len(where) + len(frame["function"]) + 19 <= width else ""
+        lines.append(f"    [cyan]your code:[/] {escape(where)}{escape(function)}")
         if frame["source"]:
             lines += [f"[cyan]{escape(line)}[/]" for line in fold(frame["source"], 6, width)[:2]]
     if record.test_line:
@@ -90,6 +92,8 @@ def failure_lines(record: TestRecord, same: list[TestRecord], width: int, all_co
 def clipped(lead: str, names: list[str], width: int) -> str:
     """`lead` and as many of `names` as fit in `width` columns, then "…"."""
     text = lead + names[0]
+    if len(text) > width:
+        return text[:width - 1] + "…"
     for name in names[1:]:
         if len(text) + len(name) + 4 > width:
             return text + ", …"
@@ -190,7 +194,7 @@ def complete_line(lesson_: Lesson, records: list[TestRecord], exercise: str | No
                 f"[bold]Next:[/] `make test-lesson {lesson_.number}` shows where the lesson stands.")
     following = lesson_after(lesson_)
     if following is None:
-        then = "`make bench` puts your server next to uvicorn."
+        then = "that was the last lesson here. `make progress` shows the whole course."
     elif following.number in CARRIED_FROM:  # it starts from the learner's previous server
         then = f"`make start-lesson {following.number}`, then read lessons/{following.folder}/README.md"
     else:

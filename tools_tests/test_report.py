@@ -70,7 +70,7 @@ def test_a_bug_shows_its_exercise_its_message_and_the_learners_line(tmp_path):
     assert_fits(lines, 60, impl)
     assert "✘ Exercise 1.3" in text and "✔ done: 1.1, 1.2" in text, text
     assert "ValueError: invalid literal for int()" in text, text
-    assert "your code:" in text and "fetch.py" in text and "in decode_chunked" in text, text
+    assert "your code:" in text and "01_blocking_fetch/fetch.py:" in text, text
     assert "int(size_line.decode(), 10)" in text, "the learner's own source line is shown"
     assert text.count("ValueError") <= 3, "at most three failures are shown"
     assert lines[-1].startswith("Next:") and "1.3" in lines[-1] and "make hint 1" in lines[-1], lines[-1]

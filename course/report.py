@@ -15,6 +15,7 @@ runs one exercise. Messages are folded to the screen's width (80 columns at most
 
 from __future__ import annotations
 
+import os
 import re
 import textwrap
 from pathlib import Path
@@ -34,6 +35,7 @@ MAX_FAILURES = 3  # the first failures of the exercise; the rest are one option 
 MAX_MESSAGE_LINES = 16  # of one failure's message, before it is cut
 PATH = re.compile(r"[\w.~-]*/[\w./~-]+(:\d+)?[,.]?")  # lessons/x/fetch.py:48, never cut
 MAX_FOLDS = 5  # of one indented line of it (bytes on the wire): its hint and reproduce lines come after
+SHARDS = min(2, os.cpu_count() or 1)  # pytest processes per run: the tests mostly wait, so two halve the time
 DETAIL_BUDGET = 36  # lines for all failures together: the first one is always shown whole
 
 
@@ -257,7 +259,7 @@ def focused_run(lesson_: Lesson, impl: Path, exercise: str = "", console: Consol
     key = results.fingerprint(lesson_, impl)  # before the run: a save during it makes the result stale
     only = [f"--exercise={exercise}"] if exercise else []
     with console.status(f"running lesson {lesson_.number}'s tests on {impl.name}/..."):
-        run = run_pytest([lesson_], impl, extra=only)
+        run = run_pytest([lesson_], impl, extra=only, shards=SHARDS)
     if not run.records:
         render_broken_run(lesson_, run, console)
         return 1

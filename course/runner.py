@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import subprocess
 import sys
@@ -57,24 +58,41 @@ class Run:
 
 
 def run_pytest(lessons: list[Lesson], impl: Path, *, quiet: bool = True, extra: list[str] = (),
-               timeout: float | None = None) -> Run:
+               timeout: float | None = None, shards: int = 1) -> Run:
     """Run the tests of these lessons against `impl` and read back each test's record.
 
     `timeout` bounds the whole run (the grader's guard against a learner's code that
     hangs in a way no per-test limit can stop). `quiet` captures pytest's output.
+    `shards` > 1 splits the tests over that many pytest processes at once (every
+    N-th test each: tests/conftest.py's --shard); the records are merged.
     """
     started = time.monotonic()
-    output = ""
     with tempfile.TemporaryDirectory() as scratch:
-        report = Path(scratch) / "report.json"
-        command = pytest_command(lessons, impl, report, [*(QUIET if quiet else []), *extra])
-        try:
-            completed = subprocess.run(command, cwd=ROOT, timeout=timeout, capture_output=quiet, text=True)
-            code, output = completed.returncode, (completed.stdout or "") + (completed.stderr or "")
-        except subprocess.TimeoutExpired:
-            code = -1
-        records = read_report(report)
+        commands = []
+        for shard in range(shards):
+            options = [*(QUIET if quiet else []), *extra, *([f"--shard={shard}/{shards}"] if shards > 1 else [])]
+            commands.append(pytest_command(lessons, impl, Path(scratch) / f"report-{shard}.json", options))
+        processes = [subprocess.Popen(command, cwd=ROOT, text=True, stdout=subprocess.PIPE if quiet else None,
+                                      stderr=subprocess.STDOUT if quiet else None) for command in commands]
+        codes, output = [], ""
+        for process in processes:
+            try:
+                printed, _ = process.communicate(timeout=_left(timeout, started))
+                codes.append(process.returncode)
+                output += printed or ""
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.communicate()
+                codes.append(-1)
+        # Shard i ran tests i, i + N, i + 2N, ...: taking one of each in turn gives back the file order.
+        reports = [read_report(Path(scratch) / f"report-{shard}.json") for shard in range(shards)]
+        records = [record for round_ in itertools.zip_longest(*reports) for record in round_ if record]
+    code = -1 if -1 in codes else max(codes)
     return Run(code, records, output, time.monotonic() - started)
+
+
+def _left(timeout: float | None, started: float) -> float | None:
+    return None if timeout is None else max(0.0, timeout - (time.monotonic() - started))
 
 
 def run_tests(lessons: list[Lesson], impl: Path, *, quiet: bool = True, extra: list[str] = (),

@@ -9,7 +9,7 @@
   learner can act on, instead of a traceback into the harness.
 - `--exercise 3.4` (comma-separated ids allowed) runs only those exercises' tests;
   `--first NODEID` runs that test first (the mistake check tries the test that
-  caught a mistake last time first).
+  caught a mistake last time first); `--shard I/N` runs every N-th test only.
 - `--report-json FILE` writes each test's outcome, exercise, message and the frames
   of the learner's code it failed in, which the focused report (`make test-lesson`),
   `make progress`, `make grade` and the self-check read.
@@ -46,6 +46,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--report-json", default=None, help="write each test's outcome and exercise to this file")
     group.addoption("--exercise", default="", help="run only these exercises' tests, e.g. 3.4 or 3.3,3.4")
     group.addoption("--first", default="", help="run this test (a node id) before the others")
+    group.addoption("--shard", default="", help="I/N: run only every N-th test, from the I-th (0-based) on")
 
 
 @pytest.fixture(scope="session")
@@ -123,6 +124,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if deselected:
             config.hook.pytest_deselected(items=deselected)
             items[:] = [item for item in items if exercise_of(item) in wanted]
+    if config.getoption("--shard"):  # the focused report runs a lesson as two shards, one per core
+        shard, shards = (int(n) for n in config.getoption("--shard").split("/"))
+        config.hook.pytest_deselected(items=[item for i, item in enumerate(items) if i % shards != shard])
+        items[:] = items[shard::shards]
 
 
 def exercise_of(item: pytest.Item) -> str:

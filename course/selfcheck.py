@@ -53,7 +53,7 @@ def check_stubs(lessons: list[Lesson]) -> tuple[bool, list[str]]:
 def side_by_side(lessons: list[Lesson], with_tools: bool) -> dict[str, tuple[bool, float]]:
     """Steps 2, 3 (and 5): one pytest process each, at the same time. Each one's report
     is printed when all are done, so reports never interleave. The suite is built to
-    pass with other runs beside it (CI machines are shared; issue: reliability)."""
+    pass with other runs beside it: CI machines are shared."""
     steps = {"solutions pass": check_solutions, "stubs fail": check_stubs}
     if with_tools:
         steps["tools work"] = lambda _lessons: check_tools()

@@ -74,7 +74,12 @@ def short_name(record: TestRecord) -> str:
 
 def failure_lines(record: TestRecord, same: list[TestRecord], width: int, all_command: str) -> list[str]:
     """One failure: the test, its message, the learner's lines it failed in, the test's line."""
-    lines = [f"  [bold]{escape(short_name(record))}[/]"]
+    name = short_name(record)
+    if len(name) + 2 > width and "[" in name:  # a long parametrised id: its case on a line of its own
+        function, _, case = name.partition("[")
+        lines = [f"  [bold]{escape(function)}[/]", f"    [bold]\\[{escape(case)}[/]"]
+    else:
+        lines = [f"  [bold]{escape(name)}[/]"]
     message = fold(record.message.strip("\n").rstrip(), 4, width)
     more = f"(cut here: `{all_command}` shows it whole)"
     lines += [escape(line) for line in shorten(message, MAX_MESSAGE_LINES, more)]

@@ -15,7 +15,6 @@ runs one exercise. Messages are folded to the screen's width (80 columns at most
 
 from __future__ import annotations
 
-import os
 import re
 import textwrap
 from pathlib import Path
@@ -27,7 +26,7 @@ from rich.table import Table
 
 from course.lessons import LESSON_FOLDERS, Lesson, lesson
 from course.progress import DONE, MARKS, NOT_STARTED, WIDTH, ExerciseStatus, next_step, status_cell, summarize
-from course.runner import Run, TestRecord
+from course.runner import SHARDS, Run, TestRecord
 from course.start import CARRIED_FROM
 
 NOT_RUN = "not run:"  # tests/conftest.py's message for the tests after a hang
@@ -35,7 +34,6 @@ MAX_FAILURES = 3  # the first failures of the exercise; the rest are one option 
 MAX_MESSAGE_LINES = 16  # of one failure's message, before it is cut
 PATH = re.compile(r"[\w.~-]*/[\w./~-]+(:\d+)?[,.]?")  # lessons/x/fetch.py:48, never cut
 MAX_FOLDS = 5  # of one indented line of it (bytes on the wire): its hint and reproduce lines come after
-SHARDS = min(2, os.cpu_count() or 1)  # pytest processes per run: the tests mostly wait, so two halve the time
 DETAIL_BUDGET = 36  # lines for all failures together: the first one is always shown whole
 
 

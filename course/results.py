@@ -21,7 +21,7 @@ import re
 from pathlib import Path
 
 from course.lessons import ROOT, TESTS_DIR, Lesson, lesson
-from course.runner import TestRecord, run_tests
+from course.runner import SHARDS, TestRecord, run_pytest
 
 STORE = Path(os.environ.get("COURSE_RESULTS_DIR") or ROOT / ".course" / "results")
 HARNESS_FILES = ["conftest.py", "harness.py", "servers.py", "c10k_client.py", "__init__.py"]
@@ -106,7 +106,7 @@ def results(lessons: list[Lesson], impl: Path, on_run=None) -> tuple[dict[int, l
     if stale:
         if on_run is not None:
             on_run(stale)
-        _, records = run_tests(stale, impl)
+        records = run_pytest(stale, impl, shards=SHARDS).records
         for lesson_ in stale:
             mine = [record for record in records if lesson_of_record(record) == lesson_.number]
             found[lesson_.number] = mine

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -27,6 +28,9 @@ class TestRecord:
 
 
 QUIET = ["-q", "--no-header", "-rN", "--tb=no"]  # pytest says little: the records say it all
+# pytest processes a learner's run is split into (run_pytest's `shards`): the tests
+# mostly wait on sockets and timers, so one per core halves the time on two cores.
+SHARDS = min(2, os.cpu_count() or 1)
 
 
 def pytest_arguments(lessons: list[Lesson], impl: Path, report: Path | None = None, extra: list[str] = ()) -> list[str]:

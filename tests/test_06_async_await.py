@@ -808,23 +808,26 @@ READ_A_CANCELLED_CHILD = (
     "child.cancelled() first.")
 
 
+async def gather_with_one_child_cancelled(aio, loop, **options):
+    """gather(doomed, sibling, **options): doomed is cancelled at 0.25 s, sibling returns
+    'sibling' at 0.75 s. Returns what awaiting gather() gave ("CancelledError" or
+    "returned [...]"), the loop time then, and the sibling task."""
+    doomed = loop.create_task(sleepy(aio, 60, "never"))
+    sibling = loop.create_task(sleepy(aio, 0.75, "sibling"))
+    loop.call_later(0.25, doomed.cancel)
+    try:
+        outcome = f"returned {await aio.gather(doomed, sibling, **options)!r}", loop.time()
+    except aio.CancelledError:
+        outcome = "CancelledError", loop.time()
+    await aio.sleep(1)  # past the sibling's end: leave no task running
+    return (*outcome, sibling)
+
+
 @pytest.mark.exercise("6.5")  # it cancels a task: Task.cancel() is 6.5
 def test_a_childs_cancellation_makes_gather_raise_cancelled_error(aio, virtual_loop):
-    loop = virtual_loop
-
-    async def main():
-        doomed = loop.create_task(sleepy(aio, 60, "never"))
-        sibling = loop.create_task(sleepy(aio, 0.75, "sibling"))
-        loop.call_later(0.25, doomed.cancel)
-        try:
-            outcome = f"returned {await aio.gather(doomed, sibling)!r}", loop.time()
-        except aio.CancelledError:
-            outcome = "CancelledError", loop.time()
-        await aio.sleep(1)  # past the sibling's end: leave no task running
-        return outcome
-
-    got, when = run_until(loop, main(), if_stuck="gather() of two children, one cancelled at 0.25 s. "
-                          + READ_A_CANCELLED_CHILD)
+    got, when, _sibling = run_until(virtual_loop, gather_with_one_child_cancelled(aio, virtual_loop),
+                                    if_stuck="gather() of two children, one cancelled at 0.25 s. "
+                                    + READ_A_CANCELLED_CHILD)
     assert (got, when) == ("CancelledError", 0.25), (
         f"a child of gather() was cancelled at 0.25 s; the awaiting coroutine "
         f"got {got} at loop time {when}. Expected CancelledError at 0.25, as "
@@ -837,21 +840,9 @@ def test_a_childs_cancellation_makes_gather_raise_cancelled_error(aio, virtual_l
     pytest.param(True, id="return-exceptions"),
 ])
 def test_a_childs_cancellation_leaves_its_siblings_running(aio, virtual_loop, return_exceptions):
-    loop = virtual_loop
-
-    async def main():
-        doomed = loop.create_task(sleepy(aio, 60, "never"))
-        sibling = loop.create_task(sleepy(aio, 0.75, "sibling"))
-        loop.call_later(0.25, doomed.cancel)
-        try:
-            await aio.gather(doomed, sibling, return_exceptions=return_exceptions)
-        except aio.CancelledError:
-            pass
-        await aio.sleep(1)  # past the sibling's end
-        return sibling
-
-    sibling = run_until(loop, main(), if_stuck="gather() of two children, one cancelled at 0.25 s. "
-                        + READ_A_CANCELLED_CHILD)
+    scenario = gather_with_one_child_cancelled(aio, virtual_loop, return_exceptions=return_exceptions)
+    *_outcome, sibling = run_until(virtual_loop, scenario, if_stuck="gather() of two children, one cancelled "
+                                   "at 0.25 s. " + READ_A_CANCELLED_CHILD)
     assert describe_outcome(sibling) == "returned 'sibling'", (
         f"one child of gather() was cancelled; its sibling {describe_outcome(sibling)}, "
         "expected it to return 'sibling'. A child's cancellation is not "

@@ -9,7 +9,9 @@ makes, and the edits that put it into the reference solution:
 
 Each mutant is the lesson's solution folder with those text replacements made
 in its exercise module, or in the module the file names as `MODULE = "frames"`
-(lesson 10's mistakes live in frames.py, not in its server). The lesson's tests run on it and must fail (they stop
+(most of lesson 10's mistakes live in frames.py, not in its server); an edit
+written (module, old, new) applies to that module instead (lesson 10's
+websocket.py). The lesson's tests run on it and must fail (they stop
 at the first failure, so a caught mutant costs little). A mutant that passes
 means the tests no longer catch that mistake.
 
@@ -36,6 +38,7 @@ import os
 import shutil
 import sys
 import tempfile
+from typing import Union
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,7 +47,10 @@ from course.lessons import ROOT, SOLUTIONS_DIR, TESTS_DIR, Lesson
 from course.runner import QUIET, pytest_arguments, read_report
 from course.stubs import EXERCISE_END, EXERCISE_START
 
-Edit = tuple[str, str]  # (text in the solution, text that replaces it)
+# (text in the solution, text that replaces it), in the lesson's mutated module; or
+# (module, text, replacement) for a mistake in another module of the lesson (lesson 10's
+# server.py and websocket.py beside frames.py).
+Edit = Union[tuple[str, str], tuple[str, str, str]]
 
 
 def _mutants_file(lesson: Lesson):
@@ -67,7 +73,16 @@ def mutated_module(lesson: Lesson) -> str:
     return getattr(_mutants_file(lesson), "MODULE", lesson.module)
 
 
-def apply_edits(source: str, edits: list[Edit], name: str) -> str:
+def edits_by_module(edits: list[Edit], default: str) -> dict[str, list[tuple[str, str]]]:
+    """The (old, new) edits of each module a mistake touches; 2-tuples go to `default`."""
+    grouped: dict[str, list[tuple[str, str]]] = {}
+    for edit in edits:
+        module, old, new = edit if len(edit) == 3 else (default, *edit)
+        grouped.setdefault(module, []).append((old, new))
+    return grouped
+
+
+def apply_edits(source: str, edits: list[tuple[str, str]], name: str) -> str:
     for old, new in edits:
         if source.count(old) != 1:
             raise ValueError(f"mutant {name!r}: {old!r} occurs {source.count(old)} times in the solution, not once")
@@ -75,7 +90,7 @@ def apply_edits(source: str, edits: list[Edit], name: str) -> str:
     return source
 
 
-def exercises_touched(source: str, edits: list[Edit]) -> list[str]:
+def exercises_touched(source: str, edits: list[tuple[str, str]]) -> list[str]:
     """The exercise ids whose `# EXERCISE` regions hold the text each edit replaces."""
     regions, current, offset = [], None, 0
     for line in source.splitlines(keepends=True):
@@ -130,10 +145,12 @@ class Mutant:
         self.scratch = Path(tempfile.mkdtemp(prefix="mutant-"))
         folder = self.scratch / self.lesson.folder
         shutil.copytree(SOLUTIONS_DIR / self.lesson.folder, folder, ignore=shutil.ignore_patterns("__pycache__"))
-        module = folder / f"{mutated_module(self.lesson)}.py"
-        source = module.read_text()
-        module.write_text(apply_edits(source, self.edits, self.name))
-        touched = exercises_touched(source, self.edits)
+        touched: list[str] = []
+        for name, edits in edits_by_module(self.edits, mutated_module(self.lesson)).items():
+            module = folder / f"{name}.py"
+            source = module.read_text()
+            module.write_text(apply_edits(source, edits, self.name))
+            touched += [id_ for id_ in exercises_touched(source, edits) if id_ not in touched]
         options = [*QUIET, "-x", *([f"--first={first}"] if first else [])]
         self.rounds = ([[*options, f"--exercise={','.join(touched)}"]] if touched else []) + [options]
 

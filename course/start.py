@@ -18,7 +18,7 @@ from course.lessons import LESSONS_DIR, Lesson, lesson
 from course.stubs import generated_files
 
 # lesson number -> the lesson whose code it starts from
-CARRIED_FROM = {9: 8}
+CARRIED_FROM = {9: 8, 10: 9}
 
 
 class StartRefused(Exception):
@@ -67,7 +67,7 @@ def start_lesson(target: Lesson, lessons_dir: Path = LESSONS_DIR) -> list[Path]:
                            f"{source.number:02d} code.")
     if module.read_text() == generated_files(source).get(Path(module.name)):
         raise StartRefused(f"{module} is still the untouched stub of lesson {source.number:02d}. Lesson "
-                           f"{target.number} hardens the server you write there: do lesson {source.number:02d} "
+                           f"{target.number} builds on the server you write there: do lesson {source.number:02d} "
                            f"first (make test-lesson {source.number}).")
     pristine = generated_files(target)
     destination = lessons_dir / target.folder

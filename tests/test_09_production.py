@@ -693,9 +693,9 @@ class ServerProcess:
     """The learner's server.py on its command line, in a session of its own; its output is read by line."""
 
     def __init__(self, impl_dir: Path, app_dir: Path, *options: str, fd_limit: int | None = None,
-                 app: str = "app") -> None:
+                 app: str = "app", folder: str = "09_production") -> None:
         (app_dir / "lesson09_app.py").write_text(SERVER_APP)
-        script = impl_dir / "09_production" / "server.py"
+        script = impl_dir / folder / "server.py"
         command = [sys.executable, str(script), f"lesson09_app:{app}", "--port", "0", "--app-dir", str(app_dir),
                    "--lifespan", "on", *options]
         if fd_limit is not None:
@@ -798,7 +798,13 @@ class ServerProcess:
 
 
 @pytest.fixture
-def server_process(impl_dir, tmp_path):
+def server_folder() -> str:
+    """The lesson folder whose server.py server_process runs (lesson 10 runs these tests on its own)."""
+    return "09_production"
+
+
+@pytest.fixture
+def server_process(impl_dir, tmp_path, server_folder):
     """server_process(*options, fd_limit=None, app="app") -> a running ServerProcess (SERVER_APP's `app`
     or `failing`); killed (with its group) after."""
     if not Path("/proc/self/status").exists():
@@ -806,7 +812,7 @@ def server_process(impl_dir, tmp_path):
     started: list[ServerProcess] = []
 
     def start(*options, fd_limit=None, app="app"):
-        started.append(ServerProcess(impl_dir, tmp_path, *options, fd_limit=fd_limit, app=app))
+        started.append(ServerProcess(impl_dir, tmp_path, *options, fd_limit=fd_limit, app=app, folder=server_folder))
         started[-1].wait_until_serving()
         return started[-1]
 

@@ -21,6 +21,7 @@ from rich.table import Table
 from course.hints import hints_used, load_hints
 from course.lessons import LESSON_FOLDERS, Lesson, built_lessons, exercise_key, lesson
 from course.runner import TestRecord
+from course.start import CARRIED_FROM
 from course.stubs import exercises, generated_files
 
 DONE, FAILING, NOT_STARTED = "done", "failing", "not started"
@@ -106,6 +107,8 @@ def next_step(rows: list[ExerciseStatus], lesson_: Lesson | None) -> str:
     if todo is None:
         return "[bold]Next:[/] every exercise passes. `make bench` puts your server next to uvicorn."
     n = todo.lesson.number
+    if todo.status == NOT_STARTED and todo.id == f"{n}.0" and n in CARRIED_FROM:  # starts from the last server
+        return f"[bold]Next:[/] `make start-lesson {n}` brings your {CARRIED_FROM[n]:02d} server here. Stuck? `make hint {n}`"
     if todo.status == NOT_STARTED:
         return f"[bold]Next:[/] write exercise {todo.id} at its TODO. Stuck? `make hint {n}`"
     return f"[bold]Next:[/] fix exercise {todo.id}, from its first failure. Stuck? `make hint {n}`"

@@ -171,8 +171,25 @@ class WebSocketProtocol(asyncio.Protocol):
     """
 
     def __init__(self, server: Any, scope: Scope, app: ASGIApp) -> None:
-        # TODO: exercise 10.2
-        raise NotImplementedError("Exercise 10.2: keep the server, scope and app; a FrameParser (ws_max_size); an inbox of messages for the app; state CONNECTING.")
+        self.shared = server
+        self.loop: asyncio.AbstractEventLoop = server.loop
+        self.scope = scope
+        self.app = app
+        self.transport: asyncio.Transport | None = None
+        self.task: asyncio.Task | None = None
+        self.state = State.CONNECTING
+        self.parser = FrameParser(server.ws_max_size)
+        self.inbox: deque[Message] = deque([{"type": "websocket.connect"}])  # what receive() hands out next
+        self.waiter: asyncio.Future | None = None  # receive() sleeps on it while the inbox is empty
+        self.close_code: int | None = None  # the code of the close handshake: websocket.disconnect's
+        self.close_reason = ""
+        self.response: Message | None = None  # websocket.http.response.start, kept until its body is whole
+        self.response_body: list[bytes] = []
+        # 10.4 flow control and keep-alive
+        self.reading_paused = False
+        self.drained: asyncio.Future | None = None  # send() waits on it while the client does not read
+        self.timer: asyncio.TimerHandle | None = None  # the next ping, the pong's deadline, or the close's
+        self.ping_payload = b""  # the keep-alive ping awaiting its pong
 
     # asyncio.Protocol
     def connection_made(self, transport: asyncio.BaseTransport) -> None:

@@ -218,7 +218,6 @@ class WebSocketProtocol(asyncio.Protocol):
     """
 
     def __init__(self, server: Any, scope: Scope, app: ASGIApp) -> None:
-        # EXERCISE 10.2: keep the server, scope and app; a FrameParser (ws_max_size); an inbox of messages for the app; state CONNECTING.
         self.shared = server
         self.loop: asyncio.AbstractEventLoop = server.loop
         self.scope = scope
@@ -238,7 +237,6 @@ class WebSocketProtocol(asyncio.Protocol):
         self.drained: asyncio.Future | None = None  # send() waits on it while the client does not read
         self.timer: asyncio.TimerHandle | None = None  # the next ping, the pong's deadline, or the close's
         self.ping_payload = b""  # the keep-alive ping awaiting its pong
-        # END EXERCISE
 
     # asyncio.Protocol
     def connection_made(self, transport: asyncio.BaseTransport) -> None:

@@ -19,7 +19,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from course.hints import hints_used, load_hints
-from course.lessons import LESSON_FOLDERS, Lesson, built_lessons, exercise_key, lesson
+from course.lessons import LESSON_FOLDERS, Lesson, built_lessons, exercise_key, exercise_title, lesson
 from course.runner import TestRecord
 from course.start import CARRIED_FROM
 from course.stubs import exercises, generated_files
@@ -161,7 +161,8 @@ def render(rows: list[ExerciseStatus], impl: Path, console: Console, note: str =
                       status_cell(status, "in progress" if status == FAILING and done else None), hints_cell(mine))
         if lesson_ == current:
             for row in mine:
-                table.add_row(f"  [dim]{row.id}[/] {escape(row.sentence)}", "", f"{row.passed}/{row.total}",
+                table.add_row(f"  [dim]{row.id}[/] {escape(exercise_title(row.id, row.sentence))}", "",
+                              f"{row.passed}/{row.total}",
                               status_cell(row.status), hints_cell([row]))
     console.print(table)
     console.print()

@@ -24,7 +24,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from course.lessons import LESSON_FOLDERS, Lesson, lesson
+from course.lessons import LESSON_FOLDERS, Lesson, exercise_title, lesson
 from course.progress import DONE, MARKS, NOT_STARTED, WIDTH, ExerciseStatus, next_step, status_cell, summarize
 from course.runner import SHARDS, Run, TestRecord
 from course.start import CARRIED_FROM
@@ -183,7 +183,8 @@ def exercise_table(rows: list[ExerciseStatus], width: int) -> Table:
     table.add_column("tests", justify="right", no_wrap=True)
     table.add_column("status", no_wrap=True)
     for row in rows:
-        table.add_row(row.id, escape(row.sentence), f"{row.passed}/{row.total}", status_cell(row.status))
+        table.add_row(row.id, escape(exercise_title(row.id, row.sentence)), f"{row.passed}/{row.total}",
+                      status_cell(row.status))
     return table
 
 

@@ -111,3 +111,15 @@ def test_progress_from_stored_results_is_one_screen_ending_in_next(own_results_s
     opened = [line for line in lines if line.startswith("  2.")]
     assert len(opened) == len(exercises(lesson(2))), "the current lesson (02) is opened into its exercises"
     assert lines[-1].startswith("Next:") and "exercise 2.1" in lines[-1], lines[-1]
+
+
+def test_every_exercise_has_a_short_title():
+    """The tables show EXERCISE_TITLES; an exercise without one would show its TODO sentence, cut."""
+    from course.lessons import EXERCISE_TITLES, built_lessons
+    from course.stubs import exercises
+
+    ids = {exercise.id for lesson_ in built_lessons() for exercise in exercises(lesson_)}
+    missing = sorted(ids - set(EXERCISE_TITLES))
+    assert not missing, f"add a title to course/lessons.py EXERCISE_TITLES for exercise(s) {missing}"
+    too_long = {id_: title for id_, title in EXERCISE_TITLES.items() if len(title) > 29}
+    assert not too_long, f"titles over 29 characters (make progress cuts them): {too_long}"

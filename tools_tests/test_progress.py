@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from course import results
-from course.lessons import ROOT, SOLUTIONS_DIR, built_lessons, lesson
+from course.lessons import EXERCISE_TITLES, ROOT, SOLUTIONS_DIR, built_lessons, lesson
 from course.progress import current_lesson, next_step, summarize
 from course.runner import TestRecord
 from course.stubs import exercises, write_stubs
@@ -115,9 +115,6 @@ def test_progress_from_stored_results_is_one_screen_ending_in_next(own_results_s
 
 def test_every_exercise_has_a_short_title():
     """The tables show EXERCISE_TITLES; an exercise without one would show its TODO sentence, cut."""
-    from course.lessons import EXERCISE_TITLES, built_lessons
-    from course.stubs import exercises
-
     ids = {exercise.id for lesson_ in built_lessons() for exercise in exercises(lesson_)}
     missing = sorted(ids - set(EXERCISE_TITLES))
     assert not missing, f"add a title to course/lessons.py EXERCISE_TITLES for exercise(s) {missing}"

@@ -24,7 +24,7 @@ from course.lessons import ROOT, TESTS_DIR, Lesson, lesson
 from course.runner import SHARDS, TestRecord, run_pytest
 
 STORE = Path(os.environ.get("COURSE_RESULTS_DIR") or ROOT / ".course" / "results")
-HARNESS_FILES = ["conftest.py", "harness.py", "servers.py", "c10k_client.py", "__init__.py"]
+HARNESS_FILES = ["conftest.py", "harness.py", "servers.py", "c10k_client.py", "asgi_client.py", "__init__.py"]
 LOADS_LESSON = re.compile(r"load_lesson\((\d+)")
 IMPORTS_TESTS = re.compile(r"from tests import (test_\w+)|from tests\.(test_\w+) import")
 

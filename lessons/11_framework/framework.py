@@ -103,6 +103,38 @@ class WebSocketDisconnect(Exception):
         self.code = code
 
 
+# --- 11.1 Routing ---------------------------------------------------------------------------
+
+PATH_PARAM = re.compile(r"{([a-zA-Z_][a-zA-Z0-9_]*)(:path)?}")
+
+
+def compile_path(template: str) -> tuple[re.Pattern, list[str]]:
+    """`/items/{item_id}` -> a regex that matches `/items/42` with item_id="42", and the
+    parameter names. A parameter never spans a "/" unless written `{name:path}`."""
+    # TODO: exercise 11.1
+    raise NotImplementedError("Exercise 11.1: escape the literal parts; each {name} becomes a named group of one segment.")
+
+
+@dataclass
+class Route:
+    path: str  # the template, e.g. "/items/{item_id}"
+    endpoint: Endpoint
+    methods: list[str]  # empty for a WebSocket route
+    kind: str = "http"  # the ASGI scope type it answers: "http" or "websocket"
+    status_code: int = 200
+    include_in_schema: bool = True
+    regex: re.Pattern = None
+    dependant: Dependant = None
+
+    def __post_init__(self) -> None:
+        self.regex, names = compile_path(self.path)
+        self.dependant = analyse(self.endpoint, names)
+
+    @property
+    def name(self) -> str:
+        return self.endpoint.__name__
+
+
 # --- 11.2 Requests ---------------------------------------------------------------------
 
 class Headers(dict):
@@ -267,7 +299,21 @@ def to_response(value: Any, status_code: int = 200) -> Response:
     raise NotImplementedError("Exercise 11.2: make the value JSON-able (pydantic_core.to_jsonable_python) and a JSONResponse.")
 
 
-# --- 11.1 WebSockets -----------------------------------------------------------------------
+# --- 11.1 Mounts and WebSockets: the other things a route can lead to -------------------
+
+class Mounted(Response):
+    """A sub-application as a response: the router's answer for a path under a mount.
+    Its ASGI call is the sub-app's, with the prefix added to root_path (as Starlette).
+    Headers a middleware sets on it are added to the sub-app's response head."""
+
+    def __init__(self, app: ASGIApp, prefix: str) -> None:
+        super().__init__()
+        self.app, self.prefix = app, prefix
+
+    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
+        # TODO: exercise 11.1
+        raise NotImplementedError("Exercise 11.1: call the sub-app with root_path extended by the prefix (path stays whole).")
+
 
 class WebSocket(HTTPConnection):
     """The server side of one WebSocket, over ASGI's `websocket.*` messages (ASGI spec,
@@ -471,51 +517,6 @@ async def run_call(call: Callable, kwargs: dict, exit_stack: contextlib.AsyncExi
     return await asyncio.to_thread(call, **kwargs)
 
 
-# --- 11.1 Routing ---------------------------------------------------------------------------
-
-PATH_PARAM = re.compile(r"{([a-zA-Z_][a-zA-Z0-9_]*)(:path)?}")
-
-
-def compile_path(template: str) -> tuple[re.Pattern, list[str]]:
-    """`/items/{item_id}` -> a regex that matches `/items/42` with item_id="42", and the
-    parameter names. A parameter never spans a "/" unless written `{name:path}`."""
-    # TODO: exercise 11.1
-    raise NotImplementedError("Exercise 11.1: escape the literal parts; each {name} becomes a named group of one segment.")
-
-
-@dataclass
-class Route:
-    path: str  # the template, e.g. "/items/{item_id}"
-    endpoint: Endpoint
-    methods: list[str]  # empty for a WebSocket route
-    kind: str = "http"  # the ASGI scope type it answers: "http" or "websocket"
-    status_code: int = 200
-    include_in_schema: bool = True
-    regex: re.Pattern = None
-    dependant: Dependant = None
-
-    def __post_init__(self) -> None:
-        self.regex, names = compile_path(self.path)
-        self.dependant = analyse(self.endpoint, names)
-
-    @property
-    def name(self) -> str:
-        return self.endpoint.__name__
-
-
-class Mounted(Response):
-    """A sub-application as a response: the router's answer for a path under a mount.
-    Its ASGI call is the sub-app's, with the prefix added to root_path (as Starlette)."""
-
-    def __init__(self, app: ASGIApp, prefix: str) -> None:
-        super().__init__()
-        self.app, self.prefix = app, prefix
-
-    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
-        # TODO: exercise 11.1
-        raise NotImplementedError("Exercise 11.1: call the sub-app with root_path extended by the prefix (path stays whole).")
-
-
 # --- The application ---------------------------------------------------------------------------
 
 DOCS_PAGE = """<!doctype html>
@@ -597,6 +598,14 @@ class App:
             return function
         return register
 
+    def middleware_chain(self) -> Callable[[Request], Awaitable[Response]]:
+        """handle_errors wrapped in each middleware, the last added outermost."""
+        call_next = self.handle_errors
+        for middleware in self.middlewares:
+            # TODO: exercise 11.5
+            raise NotImplementedError("Exercise 11.5: wrap: a function of the request that calls middleware(request, call_next).")
+        return call_next
+
     def exception_handler(self, exc_class: type[Exception]) -> Callable[[Callable], Callable]:
         """@app.exception_handler(E): `async def f(request, exc) -> Response` answers for
         every E (and subclass) a handler or dependency raises."""
@@ -625,14 +634,6 @@ class App:
             await response(scope, receive, send)
 
     # The request's way in (11.5): middleware -> exception handlers -> router
-
-    def middleware_chain(self) -> Callable[[Request], Awaitable[Response]]:
-        """handle_errors wrapped in each middleware, the last added outermost."""
-        call_next = self.handle_errors
-        for middleware in self.middlewares:
-            # TODO: exercise 11.5
-            raise NotImplementedError("Exercise 11.5: wrap: a function of the request that calls middleware(request, call_next).")
-        return call_next
 
     async def handle_errors(self, request: Request) -> Response:
         """The router's answer, or the registered handler's for what it raised."""

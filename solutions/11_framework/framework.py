@@ -103,6 +103,46 @@ class WebSocketDisconnect(Exception):
         self.code = code
 
 
+# --- 11.1 Routing ---------------------------------------------------------------------------
+
+PATH_PARAM = re.compile(r"{([a-zA-Z_][a-zA-Z0-9_]*)(:path)?}")
+
+
+def compile_path(template: str) -> tuple[re.Pattern, list[str]]:
+    """`/items/{item_id}` -> a regex that matches `/items/42` with item_id="42", and the
+    parameter names. A parameter never spans a "/" unless written `{name:path}`."""
+    # EXERCISE 11.1: escape the literal parts; each {name} becomes a named group of one segment.
+    pattern, names, position = "", [], 0
+    for match in PATH_PARAM.finditer(template):
+        pattern += re.escape(template[position:match.start()])
+        pattern += f"(?P<{match[1]}>.*)" if match[2] else f"(?P<{match[1]}>[^/]+)"
+        names.append(match[1])
+        position = match.end()
+    pattern += re.escape(template[position:])
+    return re.compile(f"^{pattern}$"), names
+    # END EXERCISE
+
+
+@dataclass
+class Route:
+    path: str  # the template, e.g. "/items/{item_id}"
+    endpoint: Endpoint
+    methods: list[str]  # empty for a WebSocket route
+    kind: str = "http"  # the ASGI scope type it answers: "http" or "websocket"
+    status_code: int = 200
+    include_in_schema: bool = True
+    regex: re.Pattern = None
+    dependant: Dependant = None
+
+    def __post_init__(self) -> None:
+        self.regex, names = compile_path(self.path)
+        self.dependant = analyse(self.endpoint, names)
+
+    @property
+    def name(self) -> str:
+        return self.endpoint.__name__
+
+
 # --- 11.2 Requests ---------------------------------------------------------------------
 
 class Headers(dict):
@@ -293,7 +333,29 @@ def to_response(value: Any, status_code: int = 200) -> Response:
     # END EXERCISE
 
 
-# --- 11.1 WebSockets -----------------------------------------------------------------------
+# --- 11.1 Mounts and WebSockets: the other things a route can lead to -------------------
+
+class Mounted(Response):
+    """A sub-application as a response: the router's answer for a path under a mount.
+    Its ASGI call is the sub-app's, with the prefix added to root_path (as Starlette).
+    Headers a middleware sets on it are added to the sub-app's response head."""
+
+    def __init__(self, app: ASGIApp, prefix: str) -> None:
+        super().__init__()
+        self.app, self.prefix = app, prefix
+
+    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
+        # EXERCISE 11.1: call the sub-app with root_path extended by the prefix (path stays whole).
+        async def send_with_our_headers(message: dict) -> None:
+            if message["type"] == "http.response.start" and self.headers:
+                ours = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in self.headers.items()]
+                message = {**message, "headers": [*message.get("headers", []), *ours]}
+            await send(message)
+
+        child_scope = {**scope, "root_path": scope.get("root_path", "") + self.prefix}
+        await self.app(child_scope, receive, send_with_our_headers)
+        # END EXERCISE
+
 
 class WebSocket(HTTPConnection):
     """The server side of one WebSocket, over ASGI's `websocket.*` messages (ASGI spec,
@@ -461,8 +523,8 @@ def validate(field_: Field, raw: Any, present: bool) -> tuple[Any, list[dict]]:
         if field_.required:
             return None, [{"type": "missing", "loc": list(loc), "msg": "Field required", "input": None}]
         return field_.default, []
-    try:
-        return field_.adapter.validate_python(raw), []
+    try:  # from_attributes, as FastAPI validates: a model also accepts an object with those attributes
+        return field_.adapter.validate_python(raw, from_attributes=True), []
     except ValidationError as error:
         return None, [{**e, "loc": [*loc, *e["loc"]]} for e in error.errors(include_url=False)]
     # END EXERCISE
@@ -548,60 +610,6 @@ async def run_call(call: Callable, kwargs: dict, exit_stack: contextlib.AsyncExi
     # A plain function may block (a database driver, a file): FastAPI runs it in a thread
     # so the event loop keeps serving everyone else meanwhile.
     return await asyncio.to_thread(call, **kwargs)
-
-
-# --- 11.1 Routing ---------------------------------------------------------------------------
-
-PATH_PARAM = re.compile(r"{([a-zA-Z_][a-zA-Z0-9_]*)(:path)?}")
-
-
-def compile_path(template: str) -> tuple[re.Pattern, list[str]]:
-    """`/items/{item_id}` -> a regex that matches `/items/42` with item_id="42", and the
-    parameter names. A parameter never spans a "/" unless written `{name:path}`."""
-    # EXERCISE 11.1: escape the literal parts; each {name} becomes a named group of one segment.
-    pattern, names, position = "", [], 0
-    for match in PATH_PARAM.finditer(template):
-        pattern += re.escape(template[position:match.start()])
-        pattern += f"(?P<{match[1]}>.*)" if match[2] else f"(?P<{match[1]}>[^/]+)"
-        names.append(match[1])
-        position = match.end()
-    pattern += re.escape(template[position:])
-    return re.compile(f"^{pattern}$"), names
-    # END EXERCISE
-
-
-@dataclass
-class Route:
-    path: str  # the template, e.g. "/items/{item_id}"
-    endpoint: Endpoint
-    methods: list[str]  # empty for a WebSocket route
-    kind: str = "http"  # the ASGI scope type it answers: "http" or "websocket"
-    status_code: int = 200
-    include_in_schema: bool = True
-    regex: re.Pattern = None
-    dependant: Dependant = None
-
-    def __post_init__(self) -> None:
-        self.regex, names = compile_path(self.path)
-        self.dependant = analyse(self.endpoint, names)
-
-    @property
-    def name(self) -> str:
-        return self.endpoint.__name__
-
-
-class Mounted(Response):
-    """A sub-application as a response: the router's answer for a path under a mount.
-    Its ASGI call is the sub-app's, with the prefix added to root_path (as Starlette)."""
-
-    def __init__(self, app: ASGIApp, prefix: str) -> None:
-        super().__init__()
-        self.app, self.prefix = app, prefix
-
-    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
-        # EXERCISE 11.1: call the sub-app with root_path extended by the prefix (path stays whole).
-        await self.app({**scope, "root_path": scope.get("root_path", "") + self.prefix}, receive, send)
-        # END EXERCISE
 
 
 # SOLUTION ONLY
@@ -693,6 +701,15 @@ class App:
             return function
         return register
 
+    def middleware_chain(self) -> Callable[[Request], Awaitable[Response]]:
+        """handle_errors wrapped in each middleware, the last added outermost."""
+        call_next = self.handle_errors
+        for middleware in self.middlewares:
+            # EXERCISE 11.5: wrap: a function of the request that calls middleware(request, call_next).
+            call_next = _bind(middleware, call_next)
+            # END EXERCISE
+        return call_next
+
     def exception_handler(self, exc_class: type[Exception]) -> Callable[[Callable], Callable]:
         """@app.exception_handler(E): `async def f(request, exc) -> Response` answers for
         every E (and subclass) a handler or dependency raises."""
@@ -723,15 +740,6 @@ class App:
             await response(scope, receive, send)
 
     # The request's way in (11.5): middleware -> exception handlers -> router
-
-    def middleware_chain(self) -> Callable[[Request], Awaitable[Response]]:
-        """handle_errors wrapped in each middleware, the last added outermost."""
-        call_next = self.handle_errors
-        for middleware in self.middlewares:
-            # EXERCISE 11.5: wrap: a function of the request that calls middleware(request, call_next).
-            call_next = _bind(middleware, call_next)
-            # END EXERCISE
-        return call_next
 
     async def handle_errors(self, request: Request) -> Response:
         """The router's answer, or the registered handler's for what it raised."""

@@ -15,8 +15,9 @@ MUTANTS = {
     "a dependency called twice per request": [
         ("if depends.use_cache and call in conn.dependency_cache:", "if False:")],
     "a query parameter left a string": [
-        ("        return field_.adapter.validate_python(raw), []",
-         "        return (raw if field_.source == \"query\" else field_.adapter.validate_python(raw)), []")],
+        ("        return field_.adapter.validate_python(raw, from_attributes=True), []",
+         "        return (raw if field_.source == \"query\"\n"
+         "                else field_.adapter.validate_python(raw, from_attributes=True)), []")],
     "a 422 loc naming the Python name, not the header": [
         ('loc = ("body",) if field_.source == "body" else (field_.source, field_.key)',
          'loc = ("body",) if field_.source == "body" else (field_.source, field_.name)')],
@@ -57,8 +58,9 @@ MUTANTS = {
         ('        await send({"type": "http.response.body", "body": b"", "more_body": False})\n',
          '        await send({"type": "http.response.body", "body": self.body, "more_body": False})\n')],
     "the mount prefix not added to root_path": [
-        ('await self.app({**scope, "root_path": scope.get("root_path", "") + self.prefix}, receive, send)',
-         'await self.app(scope, receive, send)')],
+        ('child_scope = {**scope, "root_path": scope.get("root_path", "") + self.prefix}', "child_scope = scope")],
+    "a mounted app's response misses the middleware's headers": [
+        ("await self.app(child_scope, receive, send_with_our_headers)", "await self.app(child_scope, receive, send)")],
     "websocket disconnect not raised": [
         ("            raise WebSocketDisconnect(message.get(\"code\", 1000))\n", "            return {\"text\": \"\"}\n")],
     "openapi without the dependencies' parameters": [

@@ -414,6 +414,19 @@ class Dependant:
     fields: list[Field] = field(default_factory=list)  # in SOURCES order
     dependencies: dict[str, Depends] = field(default_factory=dict)
     special: dict[str, type] = field(default_factory=dict)  # name -> Request or WebSocket: passed as is
+    kind: str = "function"  # how to call it: see call_kind()
+
+
+def call_kind(call: Callable) -> str:
+    """"async generator", "generator", "coroutine" or "function": decided once per callable,
+    because inspect's checks cost a few microseconds each, on every request (profiled)."""
+    if inspect.isasyncgenfunction(call):
+        return "async generator"
+    if inspect.isgeneratorfunction(call):
+        return "generator"
+    if inspect.iscoroutinefunction(call):
+        return "coroutine"
+    return "function"
 
 
 def analyse(call: Callable, path_names: Iterable[str] = ()) -> Dependant:
@@ -424,7 +437,7 @@ def analyse(call: Callable, path_names: Iterable[str] = ()) -> Dependant:
     say where; otherwise a Pydantic model is the body and anything else a query parameter.
     `Annotated[int, Query()]` works as well as `= Query()`."""
     hints = typing.get_type_hints(call, include_extras=True)
-    dependant = Dependant(call)
+    dependant = Dependant(call, kind=call_kind(call))
     for name, parameter in inspect.signature(call).parameters.items():
         annotation, marker = _unwrap(hints.get(name, Any), parameter.default)
         if isinstance(marker, Depends):
@@ -470,6 +483,7 @@ async def read_raw(field_: Field, conn: HTTPConnection) -> tuple[Any, bool]:
     raise NotImplementedError("Exercise 11.3: look the field up in the path, query, headers, or (JSON-decoded) body.")
 
 
+@functools.lru_cache(maxsize=64)  # parsing the header cost ~5 us a request (profiled); clients send few kinds
 def _is_json(content_type: str | None) -> bool:
     """No content type, application/json or application/*+json: the body is JSON (FastAPI)."""
     if not content_type:
@@ -504,13 +518,14 @@ async def call_dependency(depends: Depends, conn: HTTPConnection) -> tuple[Any, 
     raise NotImplementedError("Exercise 11.4: override, cache, solve its own parameters, call it (on the exit stack if it yields).")
 
 
-async def run_call(call: Callable, kwargs: dict, exit_stack: contextlib.AsyncExitStack) -> Any:
+async def run_call(dependant: Dependant, kwargs: dict, exit_stack: contextlib.AsyncExitStack) -> Any:
     """Call a handler or dependency of any kind: a generator's value is what it yields, and
     its code after `yield` runs when the request's exit stack closes (after the response)."""
-    if inspect.isasyncgenfunction(call) or inspect.isgeneratorfunction(call):
+    call, kind = dependant.call, dependant.kind
+    if kind in ("async generator", "generator"):
         # TODO: exercise 11.4
         raise NotImplementedError("Exercise 11.4: enter it on the exit stack as a context manager: its value is what it yields.")
-    if inspect.iscoroutinefunction(call):
+    if kind == "coroutine":
         return await call(**kwargs)
     # A plain function may block (a database driver, a file): FastAPI runs it in a thread
     # so the event loop keeps serving everyone else meanwhile.
@@ -655,7 +670,7 @@ class App:
         values, errors = await solve(route.dependant, request)
         if errors:
             raise RequestValidationError(errors)
-        value = await run_call(route.endpoint, values, request.exit_stack)
+        value = await run_call(route.dependant, values, request.exit_stack)
         return to_response(value, route.status_code)
 
     async def handle_websocket(self, scope: dict, receive: Callable, send: Callable) -> None:

@@ -464,6 +464,19 @@ class Dependant:
     fields: list[Field] = field(default_factory=list)  # in SOURCES order
     dependencies: dict[str, Depends] = field(default_factory=dict)
     special: dict[str, type] = field(default_factory=dict)  # name -> Request or WebSocket: passed as is
+    kind: str = "function"  # how to call it: see call_kind()
+
+
+def call_kind(call: Callable) -> str:
+    """"async generator", "generator", "coroutine" or "function": decided once per callable,
+    because inspect's checks cost a few microseconds each, on every request (profiled)."""
+    if inspect.isasyncgenfunction(call):
+        return "async generator"
+    if inspect.isgeneratorfunction(call):
+        return "generator"
+    if inspect.iscoroutinefunction(call):
+        return "coroutine"
+    return "function"
 
 
 def analyse(call: Callable, path_names: Iterable[str] = ()) -> Dependant:
@@ -474,7 +487,7 @@ def analyse(call: Callable, path_names: Iterable[str] = ()) -> Dependant:
     say where; otherwise a Pydantic model is the body and anything else a query parameter.
     `Annotated[int, Query()]` works as well as `= Query()`."""
     hints = typing.get_type_hints(call, include_extras=True)
-    dependant = Dependant(call)
+    dependant = Dependant(call, kind=call_kind(call))
     for name, parameter in inspect.signature(call).parameters.items():
         annotation, marker = _unwrap(hints.get(name, Any), parameter.default)
         if isinstance(marker, Depends):
@@ -553,6 +566,7 @@ async def read_raw(field_: Field, conn: HTTPConnection) -> tuple[Any, bool]:
     # END EXERCISE
 
 
+@functools.lru_cache(maxsize=64)  # parsing the header cost ~5 us a request (profiled); clients send few kinds
 def _is_json(content_type: str | None) -> bool:
     """No content type, application/json or application/*+json: the body is JSON (FastAPI)."""
     if not content_type:
@@ -587,25 +601,27 @@ async def call_dependency(depends: Depends, conn: HTTPConnection) -> tuple[Any, 
     call = conn.app.dependency_overrides.get(depends.dependency, depends.dependency)
     if depends.use_cache and call in conn.dependency_cache:
         return conn.dependency_cache[call], []
-    values, errors = await solve(conn.app.dependant_of(call), conn)
+    dependant = conn.app.dependant_of(call)
+    values, errors = await solve(dependant, conn)
     if errors:
         return None, errors
-    value = await run_call(call, values, conn.exit_stack)
+    value = await run_call(dependant, values, conn.exit_stack)
     conn.dependency_cache[call] = value
     return value, []
     # END EXERCISE
 
 
-async def run_call(call: Callable, kwargs: dict, exit_stack: contextlib.AsyncExitStack) -> Any:
+async def run_call(dependant: Dependant, kwargs: dict, exit_stack: contextlib.AsyncExitStack) -> Any:
     """Call a handler or dependency of any kind: a generator's value is what it yields, and
     its code after `yield` runs when the request's exit stack closes (after the response)."""
-    if inspect.isasyncgenfunction(call) or inspect.isgeneratorfunction(call):
+    call, kind = dependant.call, dependant.kind
+    if kind in ("async generator", "generator"):
         # EXERCISE 11.4: enter it on the exit stack as a context manager: its value is what it yields.
-        if inspect.isasyncgenfunction(call):
+        if kind == "async generator":
             return await exit_stack.enter_async_context(contextlib.asynccontextmanager(call)(**kwargs))
         return exit_stack.enter_context(contextlib.contextmanager(call)(**kwargs))
         # END EXERCISE
-    if inspect.iscoroutinefunction(call):
+    if kind == "coroutine":
         return await call(**kwargs)
     # A plain function may block (a database driver, a file): FastAPI runs it in a thread
     # so the event loop keeps serving everyone else meanwhile.
@@ -777,7 +793,7 @@ class App:
         values, errors = await solve(route.dependant, request)
         if errors:
             raise RequestValidationError(errors)
-        value = await run_call(route.endpoint, values, request.exit_stack)
+        value = await run_call(route.dependant, values, request.exit_stack)
         return to_response(value, route.status_code)
 
     async def handle_websocket(self, scope: dict, receive: Callable, send: Callable) -> None:
@@ -794,7 +810,7 @@ class App:
                 if errors:  # FastAPI closes with 1008, policy violation (RFC 6455 §7.4.1)
                     await websocket.close(1008)
                     return
-                await run_call(route.endpoint, values, exit_stack)
+                await run_call(route.dependant, values, exit_stack)
             return
         await websocket.close(1000)  # no such route: Starlette closes at once
         # END EXERCISE

@@ -15,6 +15,8 @@ import json
 from dataclasses import dataclass, field
 from urllib.parse import unquote
 
+import pytest
+
 WAIT = 5.0  # seconds one call may take: an in-process call takes milliseconds
 RESPONSE_SENT = "response sent"  # what `log` gets once the last body message has been sent
 APP_DONE = "app call ended"  # ... and once `await app(...)` has returned or raised
@@ -41,6 +43,45 @@ class AsgiResponse:
         """One line for a failure message: status, content type and the start of the body."""
         body = self.body if len(self.body) <= 200 else self.body[:200] + b"..."
         return f"{self.status} ({self.header('content-type') or 'no content-type'}) {body!r}"
+
+
+def first_difference(expected, got, where: str = "") -> str:
+    """Where two JSON values first differ, e.g. `detail[1].loc[1]: expected 'x-token',
+    got 'x_token'`, or "" when they are equal."""
+    if isinstance(expected, dict) and isinstance(got, dict):
+        for key in [*expected, *(k for k in got if k not in expected)]:
+            if key not in got or key not in expected:
+                return f"{where}.{key}: expected {expected.get(key, '(absent)')!r}, got {got.get(key, '(absent)')!r}"
+            found = first_difference(expected[key], got[key], f"{where}.{key}")
+            if found:
+                return found
+        return ""
+    if isinstance(expected, list) and isinstance(got, list) and len(expected) == len(got):
+        for index, (one, other) in enumerate(zip(expected, got)):
+            found = first_difference(one, other, f"{where}[{index}]")
+            if found:
+                return found
+        return ""
+    return "" if expected == got else f"{where or 'the body'}: expected {expected!r}, got {got!r}"
+
+
+def expect(response: AsgiResponse, status: int, body=None, *, what: str, hint: str) -> None:
+    """Fail with what was asked, expected, got (and where the JSON first differs) and the
+    next step, unless the status (and the JSON body, when given) match."""
+    got_body = None
+    if body is not None:
+        try:
+            got_body = response.json()
+        except ValueError:
+            got_body = "(not JSON) " + response.text[:120]
+    if response.status == status and (body is None or got_body == body):
+        return
+    lines = [f"{what}:", f"  expected: {status} {body if body is not None else ''}".rstrip(),
+             f"  got:      {response.describe()}"]
+    if response.status == status and body is not None:
+        lines.append(f"  first difference: {first_difference(body, got_body).lstrip('.')}")
+    lines.append(f"  next step: {hint}")
+    pytest.fail("\n".join(lines), pytrace=False)
 
 
 def http_scope(method: str, target: str, headers=(), root_path: str = "") -> dict:
@@ -88,11 +129,12 @@ async def _call(app, scope: dict, pieces: list[bytes], log: list | None) -> Asgi
 
 
 def call(app, method: str, target: str, *, headers=(), body: bytes | list[bytes] = b"", json_body=None,
-         root_path: str = "", log: list | None = None) -> AsgiResponse:
+         root_path: str = "", state: dict | None = None, log: list | None = None) -> AsgiResponse:
     """One request, the app run to its end. `body` may be a list: one http.request message
     per piece. `json_body` sends JSON with its content type; `log` (a list) gets
     RESPONSE_SENT appended when the response's last byte is sent, APP_DONE when the
-    app's call ends (before asyncio.run() finalises generators a crash left open)."""
+    app's call ends (before asyncio.run() finalises generators a crash left open).
+    `state` is the scope's lifespan state (what lifespan() yielded)."""
     headers = list(headers)
     pieces = body if isinstance(body, list) else [body]
     body = b"".join(pieces)
@@ -102,7 +144,9 @@ def call(app, method: str, target: str, *, headers=(), body: bytes | list[bytes]
         headers.append(("content-type", "application/json"))
     if body:
         headers.append(("content-length", str(len(body))))
-    return asyncio.run(_call(app, http_scope(method, target, headers, root_path), pieces, log))
+    scope = http_scope(method, target, headers, root_path)
+    scope["state"] = dict(state or {})  # a copy per request, as servers do (ASGI spec, "Lifespan State")
+    return asyncio.run(_call(app, scope, pieces, log))
 
 
 async def _websocket(app, path: str, incoming: list[dict]) -> list[dict]:

@@ -31,6 +31,7 @@ import pytest
 
 from course.lessons import SOLUTIONS_DIR, lesson
 from tests.apps11 import deps, errors, items
+from tests.asgi_client import first_difference
 from tests.harness import load_module, running_asgi_server
 
 APPS = {"items": (items, "11.3"), "deps": (deps, "11.4"), "errors": (errors, "11.5")}
@@ -93,6 +94,8 @@ def differences(ours: dict, theirs: dict) -> list[str]:
     for key in ("status", "content-type", "body"):
         if ours[key] != theirs[key]:
             lines.append(f"  {key}:\n    FastAPI: {theirs[key]!r}\n    yours:   {ours[key]!r}")
+    if ours["body"] != theirs["body"] and isinstance(theirs["body"], (dict, list)):
+        lines.append(f"  first difference: {first_difference(theirs['body'], ours['body']).lstrip('.')}")
     for name, value in theirs["headers"].items():
         if ours["headers"][name] != value:
             lines.append(f"  header {name}:\n    FastAPI: {value!r}\n    yours:   {ours['headers'][name]!r}")
@@ -105,16 +108,15 @@ CASES = [pytest.param(name, case, id=f"{name}-{case[0]}", marks=pytest.mark.exer
 
 @pytest.mark.parametrize("app_name, case", CASES)
 def test_the_same_request_gets_fastapis_answer(servers, app_name, case):
-    request_id, method, target, headers, body = case
+    request_id, method, target, headers, body, checks = case
     ours_address, theirs_address = servers(app_name)
     theirs = fetch(theirs_address, method, target, headers, body)
     ours = fetch(ours_address, method, target, headers, body)
     found = differences(ours, theirs)
     if found:
         sent = f"{method} {target} {headers or ''} {body.decode() if body else ''}".rstrip()
-        pytest.fail(f"tests/apps11/{app_name}.py, {sent}\n" + "\n".join(found) +
-                    f"\n  next step: run the request on both (make demo-lesson 11 shows how) and read "
-                    "the app's two versions side by side.", pytrace=False)
+        pytest.fail(f"tests/apps11/{app_name}.py (ours and theirs), {sent}\n" + "\n".join(found) +
+                    f"\n  what it checks: {checks}", pytrace=False)
 
 
 def operations(document: dict) -> dict:

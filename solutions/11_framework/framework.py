@@ -71,7 +71,6 @@ ASGIApp = Callable[[dict, Callable, Callable], Awaitable[None]]
 Endpoint = Callable[..., Any]
 REQUIRED: Any = inspect.Parameter.empty  # "no default": the value must come with the request
 SOURCES = ("path", "query", "header", "body")  # FastAPI reports errors and lists parameters in this order
-HTTP_METHODS = ("GET", "POST", "PUT", "DELETE")
 
 
 # --- Exceptions ----------------------------------------------------------------------
@@ -131,8 +130,8 @@ class Route:
     kind: str = "http"  # the ASGI scope type it answers: "http" or "websocket"
     status_code: int = 200
     include_in_schema: bool = True
-    regex: re.Pattern = None
-    dependant: Dependant = None
+    regex: re.Pattern = field(init=False)  # made from `path` by compile_path()
+    dependant: Dependant = field(init=False)  # the endpoint's signature, read once
 
     def __post_init__(self) -> None:
         self.regex, names = compile_path(self.path)
@@ -668,7 +667,10 @@ class App:
             self.add_route(openapi_url, self._openapi_endpoint, ["GET"], include_in_schema=False)
             if docs_url:
                 page = DOCS_PAGE.format(title=title, openapi_url=openapi_url)
-                self.add_route(docs_url, lambda: HTMLResponse(page), ["GET"], include_in_schema=False)
+
+                async def docs() -> HTMLResponse:  # async: a plain function would cost a thread
+                    return HTMLResponse(page)
+                self.add_route(docs_url, docs, ["GET"], include_in_schema=False)
 
     # Registering routes (11.1)
 

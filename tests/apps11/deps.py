@@ -59,9 +59,14 @@ def theirs():
 
 
 REQUESTS = [
-    ("all-given", "GET", "/things?page=2&size=5", {"X-User": "ann"}, b""),
-    ("defaults", "GET", "/things", {"X-User": "ann"}, b""),
-    ("unknown-user", "GET", "/things", {"X-User": "bob"}, b""),
-    ("missing-header-and-bad-page", "GET", "/things?page=first", {}, b""),
-    ("bad-size", "GET", "/things?size=big", {"X-User": "ann"}, b""),
+    ("all-given", "GET", "/things?page=2&size=5", {"X-User": "ann"}, b"",
+     "each dependency runs once per request (cached), nested ones too."),
+    ("defaults", "GET", "/things", {"X-User": "ann"}, b"",
+     "a dependency's own query parameters get their defaults."),
+    ("unknown-user", "GET", "/things", {"X-User": "bob"}, b"",
+     "an HTTPException raised in a dependency: its status, detail, headers."),
+    ("missing-header-and-bad-page", "GET", "/things?page=first", {}, b"",
+     "a dependency's errors are the request's 422 (all of them)."),
+    ("bad-size", "GET", "/things?size=big", {"X-User": "ann"}, b"",
+     "an Optional[int] query parameter of a nested dependency is validated."),
 ]

@@ -30,11 +30,11 @@ import json
 import pytest
 
 from course.lessons import SOLUTIONS_DIR, lesson
-from tests.apps11 import deps, errors, items
+from tests.apps11 import deps, errors, extras, items
 from tests.asgi_client import first_difference
 from tests.harness import load_module, running_asgi_server
 
-APPS = {"items": (items, "11.3"), "deps": (deps, "11.4"), "errors": (errors, "11.5")}
+APPS = {"items": (items, "11.3"), "deps": (deps, "11.4"), "extras": (extras, "11.4"), "errors": (errors, "11.5")}
 COMPARED_HEADERS = ("allow", "www-authenticate", "x-served-by")
 OPERATION_KEYS = ("summary", "operationId", "description", "parameters", "requestBody", "responses")
 WAIT = 5.0

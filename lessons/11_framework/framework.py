@@ -56,6 +56,7 @@ import functools
 import inspect
 import json
 import re
+import types
 import typing
 from dataclasses import dataclass, field
 from http import HTTPStatus
@@ -64,7 +65,7 @@ from typing import Any, AsyncIterator, Awaitable, Callable, Iterable
 from urllib.parse import parse_qsl
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
-from pydantic.json_schema import models_json_schema
+from pydantic.json_schema import GenerateJsonSchema
 from pydantic_core import to_jsonable_python
 
 ASGIApp = Callable[[dict, Callable, Callable], Awaitable[None]]
@@ -384,8 +385,8 @@ class Depends:
     called with its own parameters solved the same way; once per request unless
     `use_cache=False`."""
 
-    def __init__(self, dependency: Callable, *, use_cache: bool = True) -> None:
-        self.dependency = dependency
+    def __init__(self, dependency: Callable | None = None, *, use_cache: bool = True) -> None:
+        self.dependency = dependency  # None: the parameter's type is the dependency (`p: Paging = Depends()`)
         self.use_cache = use_cache
 
 
@@ -435,12 +436,13 @@ def analyse(call: Callable, path_names: Iterable[str] = ()) -> Dependant:
     WebSocket gets the connection; a Depends default is a dependency; Query/Header/Body
     say where; otherwise a Pydantic model is the body and anything else a query parameter.
     `Annotated[int, Query()]` works as well as `= Query()`."""
-    hints = typing.get_type_hints(call, include_extras=True)
+    # A class is called like a function: its parameters are its __init__'s.
+    hints = typing.get_type_hints(call.__init__ if inspect.isclass(call) else call, include_extras=True)
     dependant = Dependant(call, kind=call_kind(call))
     for name, parameter in inspect.signature(call).parameters.items():
         annotation, marker = _unwrap(hints.get(name, Any), parameter.default)
         if isinstance(marker, Depends):
-            dependant.dependencies[name] = marker
+            dependant.dependencies[name] = marker if marker.dependency else Depends(annotation, use_cache=marker.use_cache)
         elif isinstance(annotation, type) and issubclass(annotation, HTTPConnection):
             dependant.special[name] = annotation
         else:
@@ -466,6 +468,14 @@ def _field(name: str, annotation: Any, marker: Any, path_names: Iterable[str]) -
     type (a Pydantic model is the body, anything else the query string)."""
     # TODO: exercise 11.3
     raise NotImplementedError('Exercise 11.3: choose the source, default and wire name (headers: "_" -> "-"); a TypeAdapter of the type.')
+
+
+def _is_body_type(annotation: Any) -> bool:
+    """A model or a dict (or an Optional one) cannot come from a query string: FastAPI reads
+    it from the body."""
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        return any(_is_body_type(arg) for arg in typing.get_args(annotation) if arg is not type(None))
+    return isinstance(annotation, type) and issubclass(annotation, (BaseModel, dict))
 
 
 def validate(field_: Field, raw: Any, present: bool) -> tuple[Any, list[dict]]:
@@ -696,12 +706,12 @@ class App:
     def openapi(self) -> dict:
         """The OpenAPI 3.1 document of the routes, as FastAPI writes it."""
         # TODO: exercise 11.6
-        raise NotImplementedError("Exercise 11.6: one operation per route and method; the models' schemas under components.")
+        raise NotImplementedError("Exercise 11.6: one operation per route and method; every field's schema from one generator; no nulls.")
 
 
-def operation(route: Route, method: str, models: list) -> dict:
+def operation(route: Route, method: str, fields: list[tuple[Field, dict]]) -> dict:
     """One path operation: summary, operationId, parameters, requestBody, responses.
-    Adds the body's model to `models` (for the components)."""
+    `fields`: the route's flat fields, each with its JSON Schema."""
     # TODO: exercise 11.6
     raise NotImplementedError("Exercise 11.6: FastAPI's operationId and summary; the flat fields (own and dependencies') as parameters.")
 
@@ -719,12 +729,28 @@ def flat_fields(dependant: Dependant, seen: set | None = None) -> list[Field]:
     return found
 
 
-def parameter_schema(field_: Field) -> dict:
-    """A parameter object (OpenAPI 3.1 §4.8.12): where, whether required, its JSON Schema."""
-    schema = {**field_.adapter.json_schema(), "title": field_.key.replace("_", " ").title()}
-    if not field_.required and field_.default is not None:  # FastAPI leaves a None default out
+def parameter_schema(field_: Field, schema: dict) -> dict:
+    """A parameter object (OpenAPI 3.1 §4.8.12): where, whether required, its JSON Schema
+    with a title and the default."""
+    schema = {**schema, "title": _title(field_.key)}
+    if not field_.required:
         schema["default"] = to_jsonable_python(field_.default)
     return {"name": field_.key, "in": field_.source, "required": field_.required, "schema": schema}
+
+
+def _title(name: str) -> str:
+    return name.title().replace("_", " ")  # FastAPI's: "item_id" -> "Item Id", "user-agent" -> "User-Agent"
+
+
+def without_nulls(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: without_nulls(item) for key, item in value.items() if item is not None}
+    if isinstance(value, list):
+        return [without_nulls(item) for item in value]
+    return value
+
+
+REF_TEMPLATE = "#/components/schemas/{model}"
 
 
 VALIDATION_RESPONSE = {"description": "Validation Error", "content": {"application/json": {

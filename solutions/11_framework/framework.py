@@ -56,6 +56,7 @@ import functools
 import inspect
 import json
 import re
+import types
 import typing
 from dataclasses import dataclass, field
 from http import HTTPStatus
@@ -64,7 +65,7 @@ from typing import Any, AsyncIterator, Awaitable, Callable, Iterable
 from urllib.parse import parse_qsl
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
-from pydantic.json_schema import models_json_schema
+from pydantic.json_schema import GenerateJsonSchema
 from pydantic_core import to_jsonable_python
 
 ASGIApp = Callable[[dict, Callable, Callable], Awaitable[None]]
@@ -434,8 +435,8 @@ class Depends:
     called with its own parameters solved the same way; once per request unless
     `use_cache=False`."""
 
-    def __init__(self, dependency: Callable, *, use_cache: bool = True) -> None:
-        self.dependency = dependency
+    def __init__(self, dependency: Callable | None = None, *, use_cache: bool = True) -> None:
+        self.dependency = dependency  # None: the parameter's type is the dependency (`p: Paging = Depends()`)
         self.use_cache = use_cache
 
 
@@ -485,12 +486,13 @@ def analyse(call: Callable, path_names: Iterable[str] = ()) -> Dependant:
     WebSocket gets the connection; a Depends default is a dependency; Query/Header/Body
     say where; otherwise a Pydantic model is the body and anything else a query parameter.
     `Annotated[int, Query()]` works as well as `= Query()`."""
-    hints = typing.get_type_hints(call, include_extras=True)
+    # A class is called like a function: its parameters are its __init__'s.
+    hints = typing.get_type_hints(call.__init__ if inspect.isclass(call) else call, include_extras=True)
     dependant = Dependant(call, kind=call_kind(call))
     for name, parameter in inspect.signature(call).parameters.items():
         annotation, marker = _unwrap(hints.get(name, Any), parameter.default)
         if isinstance(marker, Depends):
-            dependant.dependencies[name] = marker
+            dependant.dependencies[name] = marker if marker.dependency else Depends(annotation, use_cache=marker.use_cache)
         elif isinstance(annotation, type) and issubclass(annotation, HTTPConnection):
             dependant.special[name] = annotation
         else:
@@ -518,12 +520,19 @@ def _field(name: str, annotation: Any, marker: Any, path_names: Iterable[str]) -
     if isinstance(marker, Param):
         source, default, alias = marker.source, marker.default, marker.alias
     else:
-        is_model = isinstance(annotation, type) and issubclass(annotation, BaseModel)
-        source = "path" if name in path_names else "body" if is_model else "query"
+        source = "path" if name in path_names else "body" if _is_body_type(annotation) else "query"
         default, alias = marker, None
     key = alias or (name.replace("_", "-") if source == "header" else name)
     return Field(name, source, key, annotation, default, TypeAdapter(annotation))
     # END EXERCISE
+
+
+def _is_body_type(annotation: Any) -> bool:
+    """A model or a dict (or an Optional one) cannot come from a query string: FastAPI reads
+    it from the body."""
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        return any(_is_body_type(arg) for arg in typing.get_args(annotation) if arg is not type(None))
+    return isinstance(annotation, type) and issubclass(annotation, (BaseModel, dict))
 
 
 def validate(field_: Field, raw: Any, present: bool) -> tuple[Any, list[dict]]:
@@ -843,45 +852,49 @@ class App:
 
     def openapi(self) -> dict:
         """The OpenAPI 3.1 document of the routes, as FastAPI writes it."""
-        # EXERCISE 11.6: one operation per route and method; the models' schemas under components.
+        # EXERCISE 11.6: one operation per route and method; every field's schema from one generator; no nulls.
+        routes = [(route, flat_fields(route.dependant)) for route in self.routes
+                  if route.kind == "http" and route.include_in_schema]
+        # One generator for every field, as FastAPI does: each model gets one definition (for
+        # components.schemas) and each field that uses it a $ref to it. Keys: (index, mode).
+        inputs = [((i, j), "validation", f.adapter.core_schema)
+                  for i, (_, fields) in enumerate(routes) for j, f in enumerate(fields)]
+        schema_of, definitions = GenerateJsonSchema(ref_template=REF_TEMPLATE).generate_definitions(inputs)
         paths: dict[str, dict] = {}
-        models: list[type[BaseModel]] = []
-        for route in self.routes:
-            if route.kind == "http" and route.include_in_schema:
-                for method in route.methods:
-                    paths.setdefault(route.path, {})[method.lower()] = operation(route, method, models)
-        document = {"openapi": "3.1.0", "info": {"title": self.title, "version": self.version}, "paths": paths}
-        schemas = {}
-        if models:
-            _, definitions = models_json_schema([(model, "validation") for model in models],
-                                                ref_template="#/components/schemas/{model}")
-            schemas.update(definitions.get("$defs", {}))
+        for i, (route, fields) in enumerate(routes):
+            described = [(f, schema_of[((i, j), "validation")]) for j, f in enumerate(fields)]
+            for method in route.methods:
+                paths.setdefault(route.path, {})[method.lower()] = operation(route, method, described)
+        schemas = dict(definitions)
         if any("422" in op["responses"] for ops in paths.values() for op in ops.values()):
             schemas.update(VALIDATION_SCHEMAS)
+        document = {"openapi": "3.1.0", "info": {"title": self.title, "version": self.version}, "paths": paths}
         if schemas:
             document["components"] = {"schemas": schemas}
-        return document
+        # FastAPI writes the document with exclude_none: no null survives (a None default, say).
+        return without_nulls(document)
         # END EXERCISE
 
 
-def operation(route: Route, method: str, models: list) -> dict:
+def operation(route: Route, method: str, fields: list[tuple[Field, dict]]) -> dict:
     """One path operation: summary, operationId, parameters, requestBody, responses.
-    Adds the body's model to `models` (for the components)."""
+    `fields`: the route's flat fields, each with its JSON Schema."""
     # EXERCISE 11.6: FastAPI's operationId and summary; the flat fields (own and dependencies') as parameters.
     operation_id = re.sub(r"\W", "_", route.name + route.path) + "_" + method.lower()
     spec: dict[str, Any] = {"summary": route.name.replace("_", " ").title(), "operationId": operation_id}
     if route.endpoint.__doc__:
         spec["description"] = inspect.cleandoc(route.endpoint.__doc__)
-    fields = sorted(flat_fields(route.dependant), key=lambda f: SOURCES.index(f.source))
-    parameters = [parameter_schema(f) for f in fields if f.source != "body"]
+    fields = sorted(fields, key=lambda pair: SOURCES.index(pair[0].source))
+    parameters = [parameter_schema(f, schema) for f, schema in fields if f.source != "body"]
     if parameters:
         spec["parameters"] = parameters
-    body = next((f for f in fields if f.source == "body"), None)
+    body, schema = next(((f, schema) for f, schema in fields if f.source == "body"), (None, None))
     if body is not None:
-        if body.annotation not in models:
-            models.append(body.annotation)
-        ref = {"$ref": f"#/components/schemas/{body.annotation.__name__}"}
-        spec["requestBody"] = {"required": body.required, "content": {"application/json": {"schema": ref}}}
+        if "$ref" not in schema:  # Optional[Model], say: FastAPI titles it after the parameter
+            schema = {**schema, "title": _title(body.name)}
+        spec["requestBody"] = {"content": {"application/json": {"schema": schema}}}
+        if body.required:
+            spec["requestBody"]["required"] = True
     spec["responses"] = {str(route.status_code): {"description": "Successful Response",
                                                    "content": {"application/json": {"schema": {}}}}}
     if fields:
@@ -903,12 +916,28 @@ def flat_fields(dependant: Dependant, seen: set | None = None) -> list[Field]:
     return found
 
 
-def parameter_schema(field_: Field) -> dict:
-    """A parameter object (OpenAPI 3.1 §4.8.12): where, whether required, its JSON Schema."""
-    schema = {**field_.adapter.json_schema(), "title": field_.key.replace("_", " ").title()}
-    if not field_.required and field_.default is not None:  # FastAPI leaves a None default out
+def parameter_schema(field_: Field, schema: dict) -> dict:
+    """A parameter object (OpenAPI 3.1 §4.8.12): where, whether required, its JSON Schema
+    with a title and the default."""
+    schema = {**schema, "title": _title(field_.key)}
+    if not field_.required:
         schema["default"] = to_jsonable_python(field_.default)
     return {"name": field_.key, "in": field_.source, "required": field_.required, "schema": schema}
+
+
+def _title(name: str) -> str:
+    return name.title().replace("_", " ")  # FastAPI's: "item_id" -> "Item Id", "user-agent" -> "User-Agent"
+
+
+def without_nulls(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: without_nulls(item) for key, item in value.items() if item is not None}
+    if isinstance(value, list):
+        return [without_nulls(item) for item in value]
+    return value
+
+
+REF_TEMPLATE = "#/components/schemas/{model}"
 
 
 VALIDATION_RESPONSE = {"description": "Validation Error", "content": {"application/json": {

@@ -66,7 +66,15 @@ MUTANTS = {
     "openapi without the dependencies' parameters": [
         ("        found += flat_fields(analyse(depends.dependency), seen)\n", "        pass\n")],
     "openapi parameter defaults left out": [
-        ("    if not field_.required and field_.default is not None:", "    if False:")],
+        ("    if not field_.required:\n        schema[\"default\"]", "    if False:\n        schema[\"default\"]")],
+    "openapi keeps null values": [("        return without_nulls(document)", "        return document")],
+    "an Optional model taken for a query parameter": [
+        ("    if typing.get_origin(annotation) in (typing.Union, types.UnionType):", "    if False:")],
+    "a class dependency's parameters read from the class, not __init__": [
+        ("typing.get_type_hints(call.__init__ if inspect.isclass(call) else call, include_extras=True)",
+         "typing.get_type_hints(call, include_extras=True)")],
+    "Depends() without a dependency not taken from the annotation": [
+        ("marker if marker.dependency else Depends(annotation, use_cache=marker.use_cache)", "marker")],
     "lifespan startup failure not reported": [
         ('await send({"type": "lifespan.startup.failed", "message": repr(error)})',
          'await send({"type": "lifespan.startup.complete"})')],

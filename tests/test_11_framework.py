@@ -396,6 +396,24 @@ def test_invalid_requests_get_fastapis_422(params_app, method, target, payload, 
                 "answer 422 with {'detail': errors}.")
 
 
+@pytest.mark.exercise("11.3")
+def test_a_websocket_with_invalid_parameters_is_closed_with_1008(fw):
+    app = fw.App()
+    accepted = []
+
+    @app.websocket("/feed")
+    async def feed(websocket: fw.WebSocket, token: str):
+        accepted.append(token)
+        await websocket.accept()
+
+    sent = websocket_session(app, "/feed", [])
+    got = [(m["type"], m.get("code")) for m in sent]
+    assert got == [("websocket.close", 1008)] and not accepted, (
+        f"a WebSocket to /feed without its required query parameter `token`\n  expected only "
+        f"websocket.close with code 1008 (policy violation, as FastAPI)\n  got {got}, handler ran: "
+        f"{bool(accepted)}\n  next step: solve the handler's parameters before calling it.")
+
+
 # --- 11.4 Dependencies --------------------------------------------------------------------------
 
 @pytest.fixture
@@ -614,6 +632,15 @@ def test_lifespan_runs_around_serving_and_shares_state(fw):
     expect(response, 200, {"greeting": "hello from startup", "db": "connected"},
            what="a request after a lifespan that yielded {'greeting': ...} and set app.state.db",
            hint="copy the yielded dict into scope['state']; request.state reads it.")
+
+
+@pytest.mark.exercise("11.5")
+def test_an_app_without_a_lifespan_completes_startup_and_shutdown(fw):
+    async def scenario():
+        async with lifespan(fw.App()) as state:
+            return state
+
+    assert asyncio.run(scenario()) == {}, "an App() with no lifespan should start and stop with empty state"
 
 
 @pytest.mark.exercise("11.5")

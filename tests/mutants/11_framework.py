@@ -75,6 +75,8 @@ MUTANTS = {
          "typing.get_type_hints(call, include_extras=True)")],
     "Depends() without a dependency not taken from the annotation": [
         ("marker if marker.dependency else Depends(annotation, use_cache=marker.use_cache)", "marker")],
+    "a WebSocket handler called with invalid parameters": [
+        ("                if errors:  # FastAPI closes with 1008", "                if False:  # FastAPI closes with 1008")],
     "lifespan startup failure not reported": [
         ('await send({"type": "lifespan.startup.failed", "message": repr(error)})',
          'await send({"type": "lifespan.startup.complete"})')],

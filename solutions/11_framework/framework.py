@@ -39,12 +39,17 @@ Rules:
    a Response whose `__call__` hands the ASGI call on.
 3. Every request owns one `AsyncExitStack`. Dependencies with `yield` are
    entered on it; it is closed after the response has been sent, whatever the
-   handler did, so their clean-up always runs, and runs last.
+   handler did, so their clean-up always runs, and runs last. (FastAPI also
+   throws the handler's exception in at the `yield`; here an HTTPException is a
+   response by then. Clean-up in a `finally:` behaves the same in both.)
 4. Validation collects every error of a request before answering, in the order
    FastAPI reports them: dependencies first, then path, query, header, body.
+   A body that is not JSON is the exception: that error is answered alone.
 
-What it leaves out of FastAPI: response_model, form data and files, cookie and
-multiple body parameters, sub-routers, security schemes, background tasks.
+What it leaves out of FastAPI: response_model, form data and files, cookie
+parameters, list-valued query parameters, Query()/Header() validation options
+(gt=, max_length=, ...), several body parameters, routers, security schemes,
+background tasks.
 """
 
 from __future__ import annotations

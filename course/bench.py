@@ -9,6 +9,12 @@ alike, and the figures of each are averaged over its turns. The ratio column
 compares each server with uvicorn on the same event loop. Afterwards each server
 gets N idle keep-alive connections, and the growth of its resident memory divided
 by N is its memory per idle connection.
+
+The framework part (lesson 11, `--part framework`) keeps the server fixed (the
+reference 09 server, asyncio loop) and changes the app: the same JSON endpoint with
+a validated body and one dependency (course/bench_apps11.py) on FastAPI, on the
+reference framework and on yours, loaded in turns the same way; its ratio column
+compares each with FastAPI.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,10 +38,19 @@ from rich.markup import escape
 from rich.table import Table
 
 from course.lessons import LESSONS_DIR, ROOT, SOLUTIONS_DIR, lesson
+from course.bench_apps11 import ORDER_BODY
 from course.loadgen import run_load
 
 APPS = {"hello": "course.bench_apps:hello", "fastapi": "course.bench_apps:api"}
 READY_TIMEOUT = 10.0  # seconds a server may take to start listening
+# Lesson 11: app spec per framework, all on the reference 09 server.
+FRAMEWORK_APPS = {"FastAPI": "course.bench_apps11:order_fastapi",
+                  "reference framework": "course.bench_apps11:order_reference",
+                  "your framework": "course.bench_apps11:order_yours"}
+ORDER_REQUEST = (b"POST / HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\n"
+                 b"Content-Length: %d\r\n\r\n%s" % (len(ORDER_BODY), ORDER_BODY))
+ORDER_WRK_SCRIPT = (f'wrk.method = "POST"\nwrk.body = \'{ORDER_BODY.decode()}\'\n'
+                    'wrk.headers["Content-Type"] = "application/json"\n')
 
 
 @dataclass
@@ -85,8 +101,9 @@ def wait_until_listening(port: int, process: subprocess.Popen) -> bool:
 
 
 def start(candidate: Candidate, app: str) -> None:
+    """Start it on APPS[app] (or on the app spec `app` itself, for the framework part)."""
     candidate.port = free_port()
-    command = [part.format(app=APPS[app], port=candidate.port) for part in candidate.command]
+    command = [part.format(app=APPS.get(app, app), port=candidate.port) for part in candidate.command]
     candidate.process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL,
                                          stderr=subprocess.PIPE, start_new_session=True)
     if not wait_until_listening(candidate.port, candidate.process):
@@ -111,11 +128,21 @@ WRK_LATENCY = re.compile(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$", re.M)
 UNIT_SECONDS = {"us": 1e-6, "ms": 1e-3, "s": 1.0}
 
 
-def load_with_wrk(port: int, connections: int, duration: float) -> dict:
-    output = subprocess.run(
-        ["wrk", "-t1", f"-c{connections}", f"-d{duration:g}s", "--latency", f"http://127.0.0.1:{port}/"],
-        capture_output=True, text=True, timeout=duration + 30,
-    ).stdout
+def load_with_wrk(port: int, connections: int, duration: float, post_order: bool = False) -> dict:
+    """wrk's figures for GET / (or, with post_order, the lesson-11 POST of ORDER_BODY)."""
+    script = []
+    if post_order:
+        lua = Path(tempfile.mkstemp(suffix=".lua", prefix="bench-order-")[1])
+        lua.write_text(ORDER_WRK_SCRIPT)
+        script = ["-s", str(lua)]
+    try:
+        output = subprocess.run(
+            ["wrk", "-t1", f"-c{connections}", f"-d{duration:g}s", "--latency", *script, f"http://127.0.0.1:{port}/"],
+            capture_output=True, text=True, timeout=duration + 30,
+        ).stdout
+    finally:
+        if script:
+            lua.unlink()
     latency = {int(p): float(v) * UNIT_SECONDS[u] for p, v, u in WRK_LATENCY.findall(output)}
     rps = re.search(r"Requests/sec:\s+([\d.]+)", output)
     requests = re.search(r"(\d+) requests in", output)
@@ -127,8 +154,8 @@ def load_with_wrk(port: int, connections: int, duration: float) -> dict:
             "p50": latency.get(50), "p99": latency.get(99), "errors": errors}
 
 
-def load_with_python(port: int, connections: int, duration: float) -> dict:
-    result = run_load(port, connections, duration)
+def load_with_python(port: int, connections: int, duration: float, post_order: bool = False) -> dict:
+    result = run_load(port, connections, duration, ORDER_REQUEST) if post_order else run_load(port, connections, duration)
     return {"rps": result.requests_per_second, "p50": result.percentile(0.5),
             "p99": result.percentile(0.99), "errors": result.errors}
 
@@ -207,6 +234,50 @@ def report(console: Console, servers: list[Candidate], apps: list[str], generato
         console.print(held)
 
 
+def framework_candidates(include_learner: bool) -> list[tuple[Candidate, str]]:
+    """(the reference 09 server, the app spec) for each framework measured."""
+    server = SOLUTIONS_DIR / lesson(9).folder / "server.py"
+    launch = [sys.executable, "-m", "course.bench_launch", str(server), "{app}", "--port", "{port}",
+              "--loop", "asyncio"]
+    names = [name for name in FRAMEWORK_APPS if include_learner or name != "your framework"]
+    return [(Candidate(name, "asyncio", launch), FRAMEWORK_APPS[name]) for name in names]
+
+
+def framework_bench(console: Console, args: argparse.Namespace, load, generator: str) -> None:
+    """Lesson 11: the same validated JSON endpoint on FastAPI and on the lesson's framework."""
+    measured = framework_candidates(include_learner=not args.no_learner)
+    with console.status(f"starting {len(measured)} servers on the framework app..."):
+        for candidate, spec in measured:
+            start(candidate, spec)
+    try:
+        running = [(c, spec) for c, spec in measured if spec not in c.problems]
+        for turn in range(args.rounds):
+            for candidate, _spec in running:
+                console.log(f"framework: turn {turn + 1}/{args.rounds}, {candidate.name}")
+                candidate.runs.setdefault("order", []).append(load(candidate.port, args.connections, args.duration,
+                                                                   post_order=True))
+    finally:
+        for candidate, _spec in measured:
+            stop(candidate)
+    table = Table(title=f"make bench — frameworks on the reference 09 server (asyncio): POST / with a "
+                        f"validated JSON body and one dependency; {generator}, {args.connections} "
+                        f"connections, {args.rounds} turns of {args.duration:g} s", title_justify="left")
+    for column in ("framework", "req/s", "p50 ms", "p99 ms", "errors", "× FastAPI"):
+        table.add_column(column, justify="left" if column == "framework" else "right", no_wrap=True)
+    baseline = mean([r["rps"] for r in measured[0][0].runs.get("order", [])])
+    for candidate, spec in measured:
+        runs = candidate.runs.get("order", [])
+        if not runs:
+            table.add_row(candidate.name, "—", "", "", "", "[dim]did not start[/]")
+            console.print(f"[dim]{candidate.name} did not start: {escape(candidate.problems.get(spec, 'not run'))}[/]")
+            continue
+        rps = mean([r["rps"] for r in runs])
+        table.add_row(candidate.name, f"{rps:,.0f}", f"{mean([r['p50'] for r in runs]) * 1e3:.2f}",
+                      f"{mean([r['p99'] for r in runs]) * 1e3:.2f}", str(sum(r["errors"] for r in runs)),
+                      f"{rps / baseline:.2f}" if baseline else "nan")
+    console.print(table)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="make bench", description=__doc__.split("\n")[0])
     parser.add_argument("--duration", type=float, default=3.0, help="seconds of load per turn (default 3)")
@@ -216,6 +287,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--apps", default="hello,fastapi")
     parser.add_argument("--no-learner", action="store_true", help="measure only the reference and uvicorn")
     parser.add_argument("--python-load", action="store_true", help="use the Python load generator even if wrk is there")
+    parser.add_argument("--part", choices=["all", "servers", "framework"], default="all",
+                        help="servers: the lesson 08-09 servers against uvicorn; framework: lesson 11 against FastAPI")
     args = parser.parse_args(argv)
     if args.duration < 1 or args.duration != int(args.duration):
         parser.error(f"--duration {args.duration:g}: wrk counts whole seconds; give 1 or more")
@@ -226,6 +299,15 @@ def main(argv: list[str] | None = None) -> int:
     use_wrk = shutil.which("wrk") is not None and not args.python_load
     generator = "wrk" if use_wrk else "Python load generator (install wrk for real figures)"
     load = load_with_wrk if use_wrk else load_with_python
+    if args.part in ("all", "servers"):
+        servers_bench(console, args, load, generator)
+    if args.part in ("all", "framework"):
+        framework_bench(console, args, load, generator)
+    return 0
+
+
+def servers_bench(console: Console, args: argparse.Namespace, load, generator: str) -> None:
+    """The lessons' servers and uvicorn, each app in turn (see the module's docstring)."""
     apps = args.apps.split(",")
     servers = candidates(include_learner=not args.no_learner)
     memory: dict[str, tuple[int, float]] = {}
@@ -247,7 +329,6 @@ def main(argv: list[str] | None = None) -> int:
             for server in servers:
                 stop(server)
     report(console, servers, apps, generator, memory, args)
-    return 0
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ LESSON_FOLDERS = {
     8: ("08_asgi_server", "server"),
     9: ("09_production", "server"),
     10: ("10_websockets", "server"),  # 10.1 is frames.py: its tests load_lesson(10, "frames")
+    11: ("11_framework", "framework"),
 }
 
 # What each exercise builds, in a few words: the "what to build" column of the tables

@@ -39,12 +39,12 @@ async def _read_response(reader: asyncio.StreamReader) -> bool:
     return head.startswith(b"HTTP/1.1 200")
 
 
-async def _client(port: int, deadline: float, result: LoadResult) -> None:
+async def _client(port: int, deadline: float, result: LoadResult, request: bytes) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     try:
         while time.perf_counter() < deadline:
             started = time.perf_counter()
-            writer.write(REQUEST)
+            writer.write(request)
             ok = await _read_response(reader)
             result.latencies.append(time.perf_counter() - started)
             result.requests += 1
@@ -55,13 +55,14 @@ async def _client(port: int, deadline: float, result: LoadResult) -> None:
         writer.close()
 
 
-async def _run(port: int, connections: int, duration: float) -> LoadResult:
+async def _run(port: int, connections: int, duration: float, request: bytes) -> LoadResult:
     result = LoadResult()
     started = time.perf_counter()
-    await asyncio.gather(*(_client(port, started + duration, result) for _ in range(connections)))
+    await asyncio.gather(*(_client(port, started + duration, result, request) for _ in range(connections)))
     result.seconds = time.perf_counter() - started
     return result
 
 
-def run_load(port: int, connections: int = 64, duration: float = 3.0) -> LoadResult:
-    return asyncio.run(_run(port, connections, duration))
+def run_load(port: int, connections: int = 64, duration: float = 3.0, request: bytes = REQUEST) -> LoadResult:
+    """`request` (whole, bytes) sent again and again on each connection; a 200 counts as success."""
+    return asyncio.run(_run(port, connections, duration, request))

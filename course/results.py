@@ -20,12 +20,13 @@ import os
 import re
 from pathlib import Path
 
-from course.lessons import ROOT, TESTS_DIR, Lesson, lesson
+from course.lessons import ROOT, SOLUTIONS_DIR, TESTS_DIR, Lesson, lesson
 from course.runner import SHARDS, TestRecord, run_pytest
 
 STORE = Path(os.environ.get("COURSE_RESULTS_DIR") or ROOT / ".course" / "results")
-HARNESS_FILES = ["conftest.py", "harness.py", "servers.py", "c10k_client.py", "__init__.py"]
+HARNESS_FILES = ["conftest.py", "harness.py", "servers.py", "c10k_client.py", "asgi_client.py", "__init__.py"]
 LOADS_LESSON = re.compile(r"load_lesson\((\d+)")
+LOADS_REFERENCE = re.compile(r"load_module\(SOLUTIONS_DIR, lesson\((\d+)\)")
 IMPORTS_TESTS = re.compile(r"from tests import (test_\w+)|from tests\.(test_\w+) import")
 
 
@@ -49,7 +50,14 @@ def inputs(lesson_: Lesson, impl: Path) -> list[Path]:
     learner_files = [path for number in sorted(loaded)
                      for path in sorted((impl / lesson(number).folder).rglob("*.py"))
                      if "__pycache__" not in path.parts]
-    return [*learner_files, *modules, *(TESTS_DIR / name for name in HARNESS_FILES), ROOT / "pyproject.toml"]
+    # Apps the tests serve (tests/appsNN/) and reference lessons they load whatever the
+    # implementation (lesson 11's differential runs on the reference 09 server).
+    apps = sorted((TESTS_DIR / f"apps{lesson_.folder[:2]}").glob("*.py"))
+    references = {int(n) for path in modules for n in LOADS_REFERENCE.findall(path.read_text())}
+    reference_files = [path for number in sorted(references)
+                       for path in sorted((SOLUTIONS_DIR / lesson(number).folder).glob("*.py"))]
+    return [*learner_files, *modules, *apps, *reference_files, *(TESTS_DIR / name for name in HARNESS_FILES),
+            ROOT / "pyproject.toml"]
 
 
 def fingerprint(lesson_: Lesson, impl: Path) -> str:

@@ -87,6 +87,12 @@ EXERCISE_TITLES = {  # at most 29 characters: `make progress` gives them that mu
     "10.3": "messages, pings, closing",
     "10.4": "flow control, keep-alive",
     "10.5": "shutdown: close with 1012",
+    "11.1": "routing: paths, 404, 405",
+    "11.2": "Request and responses",
+    "11.3": "parameters, validation, 422",
+    "11.4": "Depends, yield, overrides",
+    "11.5": "middleware, errors, lifespan",
+    "11.6": "/openapi.json and /docs",
 }
 
 

@@ -9,6 +9,12 @@ alike, and the figures of each are averaged over its turns. The ratio column
 compares each server with uvicorn on the same event loop. Afterwards each server
 gets N idle keep-alive connections, and the growth of its resident memory divided
 by N is its memory per idle connection.
+
+The WebSocket echo (`--apps ...,ws-echo`) is the same procedure with another load:
+N connections each keep one small text message in flight (course.loadgen's
+run_ws_load: raw sockets, prebuilt masked frames); lesson 10's server against
+uvicorn's `--ws websockets`, each on asyncio and on uvloop; then N idle
+WebSockets (handshake done, nothing more) for the memory figure.
 """
 
 from __future__ import annotations
@@ -31,9 +37,10 @@ from rich.markup import escape
 from rich.table import Table
 
 from course.lessons import LESSONS_DIR, ROOT, SOLUTIONS_DIR, lesson
-from course.loadgen import run_load
+from course.loadgen import WS_HANDSHAKE, run_load, run_ws_load
 
 APPS = {"hello": "course.bench_apps:hello", "fastapi": "course.bench_apps:api"}
+WS_APPS = {"ws-echo": "course.bench_apps:ws_echo"}  # measured by ws_bench(), with its own candidates
 READY_TIMEOUT = 10.0  # seconds a server may take to start listening
 
 
@@ -86,7 +93,7 @@ def wait_until_listening(port: int, process: subprocess.Popen) -> bool:
 
 def start(candidate: Candidate, app: str) -> None:
     candidate.port = free_port()
-    command = [part.format(app=APPS[app], port=candidate.port) for part in candidate.command]
+    command = [part.format(app={**APPS, **WS_APPS}[app], port=candidate.port) for part in candidate.command]
     candidate.process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL,
                                          stderr=subprocess.PIPE, start_new_session=True)
     if not wait_until_listening(candidate.port, candidate.process):
@@ -207,13 +214,124 @@ def report(console: Console, servers: list[Candidate], apps: list[str], generato
         console.print(held)
 
 
+
+# --- WebSocket echo ---------------------------------------------------------------------------------------
+
+def ws_candidates(include_learner: bool) -> list[Candidate]:
+    """uvicorn with the `websockets` library's implementation, and lesson 10's servers."""
+    python = sys.executable
+    uvicorn = [python, "-m", "uvicorn", "{app}", "--port", "{port}", "--http", "httptools", "--ws", "websockets",
+               "--no-access-log", "--log-level", "warning"]
+    found = [Candidate("uvicorn", "asyncio", [*uvicorn, "--loop", "asyncio"]),
+             Candidate("uvicorn", "uvloop", [*uvicorn, "--loop", "uvloop"])]
+    folders = [("reference", SOLUTIONS_DIR)] + ([("yours", LESSONS_DIR)] if include_learner else [])
+    for label, folder in folders:
+        server = folder / lesson(10).folder / "server.py"
+        if not server.exists():
+            continue
+        launch = [python, "-m", "course.bench_launch", str(server), "{app}", "--port", "{port}"]
+        loops = ("asyncio", "uvloop") if label == "reference" else ("asyncio",)
+        found += [Candidate(f"{label} 10", loop, [*launch, "--loop", loop]) for loop in loops]
+    return found
+
+
+def load_websockets(port: int, connections: int, duration: float) -> dict:
+    result = run_ws_load(port, connections, duration)
+    return {"rps": result.requests_per_second, "p50": result.percentile(0.5),
+            "p99": result.percentile(0.99), "errors": result.errors, "messages": result.requests}
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (/proc/<pid>/stat fields 14 and 15)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def idle_websocket_memory(candidate: Candidate, count: int) -> tuple[int, float]:
+    """(WebSockets that got their 101 and stayed open, KiB of server RSS per WebSocket)."""
+    before = rss_kib(candidate.process.pid)
+    held = []
+    try:
+        for _ in range(count):
+            try:
+                sock = socket.create_connection(("127.0.0.1", candidate.port), timeout=2)
+                sock.sendall(WS_HANDSHAKE)
+                if not sock.recv(65536).startswith(b"HTTP/1.1 101"):
+                    sock.close()
+                    break
+                held.append(sock)
+            except OSError:
+                break
+        time.sleep(0.2)  # let the server finish its bookkeeping for the last connections
+        grown = rss_kib(candidate.process.pid) - before
+    finally:
+        for sock in held:
+            sock.close()
+    return len(held), grown / len(held) if held else float("nan")
+
+
+def ws_bench(console: Console, args: argparse.Namespace) -> list[Candidate]:
+    """Start every WebSocket candidate, load them in turns, then hold idle WebSockets; print the table."""
+    servers = ws_candidates(include_learner=not args.no_learner)
+    memory: dict[str, tuple[int, float]] = {}
+    with console.status(f"starting {len(servers)} servers on the ws-echo app..."):
+        for server in servers:
+            start(server, "ws-echo")
+    try:
+        running = [s for s in servers if "ws-echo" not in s.problems]
+        for turn in range(args.rounds):
+            for server in running:
+                console.log(f"ws-echo: turn {turn + 1}/{args.rounds}, {server.name} ({server.loop})")
+                cpu_before = cpu_seconds(server.process.pid)
+                run = load_websockets(server.port, args.connections, args.duration)
+                # CPU per message: unlike messages/s, it hardly moves when other work shares the machine
+                run["cpu_us"] = (cpu_seconds(server.process.pid) - cpu_before) / max(run["messages"], 1) * 1e6
+                server.runs.setdefault("ws-echo", []).append(run)
+        if args.ws_idle:
+            for server in running:
+                console.log(f"idle WebSockets: {server.name} ({server.loop})")
+                memory[f"{server.name}|{server.loop}"] = idle_websocket_memory(server, args.ws_idle)
+    finally:
+        for server in servers:
+            stop(server)
+    report_ws(console, servers, memory, args)
+    return servers
+
+
+def report_ws(console: Console, servers: list[Candidate], memory: dict[str, tuple[int, float]],
+              args: argparse.Namespace) -> None:
+    table = Table(title=f"make bench — WebSocket echo, {args.connections} connections, one small text "
+                        f"message in flight on each, {args.rounds} turns of {args.duration:g} s",
+                  title_justify="left")
+    for column in ("server", "loop", "msg/s", "p50 ms", "p99 ms", "errors", "× uvicorn", "CPU µs/msg",
+                   "KiB/idle WS"):
+        table.add_column(column, justify="left" if column in ("server", "loop") else "right", no_wrap=True)
+    baseline = {s.loop: mean([r["rps"] for r in s.runs.get("ws-echo", [])]) for s in servers if s.name == "uvicorn"}
+    for server in servers:
+        runs = server.runs.get("ws-echo", [])
+        if not runs:
+            table.add_row(server.name, server.loop, "—", "", "", "", "[dim]did not start[/]", "", "")
+            continue
+        rps = mean([r["rps"] for r in runs])
+        ratio = rps / baseline[server.loop] if baseline.get(server.loop) else float("nan")
+        held, per_socket = memory.get(f"{server.name}|{server.loop}", (0, float("nan")))
+        table.add_row(server.name, server.loop, f"{rps:,.0f}", f"{mean([r['p50'] for r in runs]) * 1e3:.2f}",
+                      f"{mean([r['p99'] for r in runs]) * 1e3:.2f}", str(sum(r["errors"] for r in runs)),
+                      f"{ratio:.2f}", f"{mean([r['cpu_us'] for r in runs]):.0f}", f"{per_socket:.1f}" + ("" if held in (0, args.ws_idle) else f" ({held})"))
+    console.print(table)
+    for server in servers:
+        if "ws-echo" in server.problems:
+            console.print(f"[dim]{server.name} ({server.loop}) did not start: {escape(server.problems['ws-echo'])}[/]")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="make bench", description=__doc__.split("\n")[0])
     parser.add_argument("--duration", type=float, default=3.0, help="seconds of load per turn (default 3)")
     parser.add_argument("--rounds", type=int, default=2, help="turns per server and app (default 2)")
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--idle", type=int, default=5000, help="idle connections for the memory figure")
-    parser.add_argument("--apps", default="hello,fastapi")
+    parser.add_argument("--apps", default="hello,fastapi,ws-echo")
+    parser.add_argument("--ws-idle", type=int, default=2000, help="idle WebSockets for the memory figure")
     parser.add_argument("--no-learner", action="store_true", help="measure only the reference and uvicorn")
     parser.add_argument("--python-load", action="store_true", help="use the Python load generator even if wrk is there")
     args = parser.parse_args(argv)
@@ -226,7 +344,8 @@ def main(argv: list[str] | None = None) -> int:
     use_wrk = shutil.which("wrk") is not None and not args.python_load
     generator = "wrk" if use_wrk else "Python load generator (install wrk for real figures)"
     load = load_with_wrk if use_wrk else load_with_python
-    apps = args.apps.split(",")
+    ws_apps = [app for app in args.apps.split(",") if app in WS_APPS]
+    apps = [app for app in args.apps.split(",") if app not in WS_APPS]
     servers = candidates(include_learner=not args.no_learner)
     memory: dict[str, tuple[int, float]] = {}
     for app in apps:
@@ -246,7 +365,10 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             for server in servers:
                 stop(server)
-    report(console, servers, apps, generator, memory, args)
+    if apps:
+        report(console, servers, apps, generator, memory, args)
+    if ws_apps:
+        ws_bench(console, args)
     return 0
 
 

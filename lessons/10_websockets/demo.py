@@ -4,6 +4,7 @@
     python lessons/10_websockets/demo.py --frames    # only the frames (needs 10.1)
     python lessons/10_websockets/demo.py --wire      # only the raw handshake and frames
     python lessons/10_websockets/demo.py --chat      # only the chat
+    python lessons/10_websockets/demo.py --flow      # flow control, measured (not in the default run)
 
 --frames (exercise 10.1, no sockets). Part 1 dumps, frame by frame, what a client
 sends: a masked text message (the example of RFC 6455 §5.7, byte for byte), a text
@@ -23,6 +24,12 @@ answer; and a close the client starts. After each connection, what the app recei
 `websockets` library join, talk, one leaves, and then the server shuts down: the
 others are closed with 1012. Printed as a transcript.
 
+--flow (10.4). server.py in a process of its own (its command line, --ws-max-queue N),
+serving `never_receives`; a raw socket floods it with 64 KiB messages until the server
+stops reading; the demo prints how much the client got to send and how much the
+server's memory (VmRSS, Linux) grew: with uvicorn's default queue of 32 messages, and
+with a queue so long it never fills, as if there were no flow control.
+
 The client frames are built here with a fixed masking key (a browser picks a
 fresh random key per frame, RFC 6455 §5.3), so the dump is the same every run.
 If your server is not ready yet, the demo says which exercise to finish and exits 1.
@@ -32,16 +39,24 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
+import os
 import re
+import selectors
+import signal
 import socket
+import subprocess
 import sys
 import threading
+import time
+from pathlib import Path
 from urllib.parse import parse_qs
 
 from frames import (BytesMessage, Close, FrameParser, Ping, Pong, ProtocolError, TextMessage, close_frame,
                     pong_frame, text_frame)
 
+HERE = Path(__file__).resolve().parent
 KEY = bytes.fromhex("37fa213d")  # the masking key of RFC 6455 §5.7's examples
 OPCODES = {0x0: "CONTINUATION", 0x1: "TEXT", 0x2: "BINARY", 0x8: "CLOSE", 0x9: "PING", 0xA: "PONG"}
 
@@ -415,6 +430,93 @@ async def part_6(Server) -> None:
     print(f"   the app saw them leave with: {', '.join(sorted(room.departures))}\n")
 
 
+
+# --- --flow: what waits while the app does not receive (10.4) --------------------------------------------
+
+FLOOD_MESSAGE = 64 * 1024  # bytes of each binary message the client floods with
+FLOOD_TOTAL = 100 * 1024 * 1024  # the most it tries to send
+QUEUES = (32, 1_000_000)  # ws_max_queue: uvicorn's default, and so many that it never fills
+
+
+async def never_receives(scope, receive, send):
+    """The --flow server's app: accepts, then never calls receive() again."""
+    if scope["type"] != "websocket":
+        return
+    await receive()  # websocket.connect
+    await send({"type": "websocket.accept"})
+    await asyncio.sleep(60)  # longer than the demo: every message the client sends must wait
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def rss_mb(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as status:  # Linux only, like lesson 09's --flow
+        return next(int(line.split()[1]) for line in status if line.startswith("VmRSS:")) / 1024
+
+
+def binary_frame_masked(payload: bytes) -> bytes:
+    """A client BINARY frame of 65536 bytes or more (a 64-bit length, §5.2); the payload is zeros,
+    so masked it is the key repeated."""
+    return bytes([0x82, 0x80 | 127]) + len(payload).to_bytes(8, "big") + KEY + KEY * (len(payload) // 4)
+
+
+def flood(port: int, stall: float = 0.7, limit: float = 10.0) -> float:
+    """Send 64 KiB messages until the socket takes nothing for `stall` s; MB sent."""
+    with connect_and_upgrade(("127.0.0.1", port), "/", show=False) as sock:
+        sock.setblocking(False)
+        message, sent, started = binary_frame_masked(bytes(FLOOD_MESSAGE)), 0, time.monotonic()
+        with selectors.DefaultSelector() as selector:
+            selector.register(sock, selectors.EVENT_WRITE)
+            while sent < FLOOD_TOTAL and time.monotonic() - started < limit:
+                if not selector.select(stall):
+                    break  # the server stopped reading: both kernel buffers are full
+                with contextlib.suppress(BlockingIOError):
+                    sent += sock.send(message)
+        time.sleep(0.3)  # the server reads what it still will before we look at its memory
+        return sent / 2**20
+
+
+def flow_figures(queue: int) -> tuple[float, float]:
+    """server.py in a process of its own with --ws-max-queue `queue`: (MB the client sent, MB its RSS grew)."""
+    port = free_port()
+    command = [sys.executable, str(HERE / "server.py"), "demo:never_receives", "--port", str(port),
+               "--lifespan", "off", "--app-dir", str(HERE), "--ws-max-queue", str(queue)]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    error = process.stderr.read().decode(errors="replace").strip().splitlines()
+                    raise NotReady(f"server.py did not start with --ws-max-queue: {error[-1] if error else '?'}"
+                                   "\n   (exercise 10.4 adds the flag)") from None
+                time.sleep(0.05)  # polling a process's port: there is no event to wait on
+        before = rss_mb(process.pid)
+        sent = flood(port)
+        return sent, rss_mb(process.pid) - before
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)  # its app sleeps a minute: no graceful stop
+        process.wait(5)
+        process.stderr.close()
+
+
+def part_7() -> None:
+    print(f"== 7. flow control: a client floods {FLOOD_MESSAGE // 1024} KiB messages, the app never receives")
+    for queue in QUEUES:
+        sent, grown = flow_figures(queue)
+        stalled = f"sent all {sent:.0f} MB" if sent * 2**20 >= FLOOD_TOTAL else f"stalled after {sent:.1f} MB"
+        print(f"   --ws-max-queue {queue:<8} the client {stalled:<22} server RSS {grown:+.1f} MB")
+    print()
+
+
 # --- running the parts, and saying which exercise is missing ------------------------------------------------
 
 class Failures(logging.Handler):
@@ -475,8 +577,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     for part in ("frames", "wire", "chat"):
         parser.add_argument(f"--{part}", action="store_true", help=f"run the {part} part (default: all three)")
+    parser.add_argument("--flow", action="store_true", help="measure flow control (10.4): not part of the default")
     args = parser.parse_args(argv)
-    wanted = [part for part in ("frames", "wire", "chat") if getattr(args, part)] or ["frames", "wire", "chat"]
+    wanted = [part for part in ("frames", "wire", "chat", "flow") if getattr(args, part)] or ["frames", "wire", "chat"]
     failures = Failures()
     logging.getLogger().addHandler(failures)
     try:
@@ -487,6 +590,8 @@ def main(argv: list[str] | None = None) -> int:
             part_4()
         if "wire" in wanted or "chat" in wanted:
             asyncio.run(run_server_parts(wanted, failures))
+        if "flow" in wanted:
+            part_7()
     except (NotImplementedError, NotReady, OSError, asyncio.TimeoutError, Exception) as error:
         print(f"\n== the demo stopped: {diagnose(error, failures)}")
         return 1

@@ -300,17 +300,16 @@ def ws_bench(console: Console, args: argparse.Namespace) -> list[Candidate]:
 
 def report_ws(console: Console, servers: list[Candidate], memory: dict[str, tuple[int, float]],
               args: argparse.Namespace) -> None:
-    table = Table(title=f"make bench — WebSocket echo, {args.connections} connections, one small text "
-                        f"message in flight on each, {args.rounds} turns of {args.duration:g} s",
+    table = Table(title=f"make bench — WebSocket echo, {args.connections} connections, one small message "
+                        f"in flight on each, {args.rounds} turns of {args.duration:g} s",
                   title_justify="left")
-    for column in ("server", "loop", "msg/s", "p50 ms", "p99 ms", "errors", "× uvicorn", "CPU µs/msg",
-                   "KiB/idle WS"):
+    for column in ("server", "loop", "msg/s", "p50 ms", "p99 ms", "errors", "× uvicorn", "CPU µs/msg", "KiB idle"):
         table.add_column(column, justify="left" if column in ("server", "loop") else "right", no_wrap=True)
     baseline = {s.loop: mean([r["rps"] for r in s.runs.get("ws-echo", [])]) for s in servers if s.name == "uvicorn"}
     for server in servers:
         runs = server.runs.get("ws-echo", [])
         if not runs:
-            table.add_row(server.name, server.loop, "—", "", "", "", "[dim]did not start[/]", "", "")
+            table.add_row(server.name, server.loop, "—", "", "", "", "—", "", "")  # why: under the table
             continue
         rps = mean([r["rps"] for r in runs])
         ratio = rps / baseline[server.loop] if baseline.get(server.loop) else float("nan")
@@ -319,6 +318,8 @@ def report_ws(console: Console, servers: list[Candidate], memory: dict[str, tupl
                       f"{mean([r['p99'] for r in runs]) * 1e3:.2f}", str(sum(r["errors"] for r in runs)),
                       f"{ratio:.2f}", f"{mean([r['cpu_us'] for r in runs]):.0f}", f"{per_socket:.1f}" + ("" if held in (0, args.ws_idle) else f" ({held})"))
     console.print(table)
+    console.print(f"[dim]CPU µs/msg: the server's CPU time per message echoed. KiB idle: its memory growth per "
+                  f"idle WebSocket, {args.ws_idle:,} held (fewer if it refused some: the count in brackets).[/]")
     for server in servers:
         if "ws-echo" in server.problems:
             console.print(f"[dim]{server.name} ({server.loop}) did not start: {escape(server.problems['ws-echo'])}[/]")

@@ -93,7 +93,7 @@ $(BENCH_STAMP): $(STAMP)
 	$(PY) -m pip install --quiet -e '.[test,bench]'
 	@touch $@
 
-bench: $(BENCH_STAMP) ## your servers, the reference and uvicorn under the same load (needs ~3 min)
+bench: $(BENCH_STAMP) ## your servers, the reference and uvicorn under the same load, HTTP and WebSocket (needs ~3 min)
 	@command -v wrk >/dev/null || { \
 	  if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then apt-get install -y -qq wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk >/dev/null); \
 	  elif command -v brew >/dev/null; then echo "wrk is missing: 'brew install wrk' gives real figures; using the Python load generator."; \

@@ -15,6 +15,12 @@ reference 09 server, asyncio loop) and changes the app: the same JSON endpoint w
 a validated body and one dependency (course/bench_apps11.py) on FastAPI, on the
 reference framework and on yours, loaded in turns the same way; its ratio column
 compares each with FastAPI.
+
+The WebSocket echo (`--apps ...,ws-echo`) is the same procedure with another load:
+N connections each keep one small text message in flight (course.loadgen's
+run_ws_load: raw sockets, prebuilt masked frames); lesson 10's server against
+uvicorn's `--ws websockets`, each on asyncio and on uvloop; then N idle
+WebSockets (handshake done, nothing more) for the memory figure.
 """
 
 from __future__ import annotations
@@ -39,9 +45,10 @@ from rich.table import Table
 
 from course.lessons import LESSONS_DIR, ROOT, SOLUTIONS_DIR, lesson
 from course.bench_apps11 import ORDER_BODY
-from course.loadgen import run_load
+from course.loadgen import WS_HANDSHAKE, run_load, run_ws_load
 
 APPS = {"hello": "course.bench_apps:hello", "fastapi": "course.bench_apps:api"}
+WS_APPS = {"ws-echo": "course.bench_apps:ws_echo"}  # measured by ws_bench(), with its own candidates
 READY_TIMEOUT = 10.0  # seconds a server may take to start listening
 # Lesson 11: app spec per framework, all on the reference 09 server.
 FRAMEWORK_APPS = {"FastAPI": "course.bench_apps11:order_fastapi",
@@ -103,7 +110,7 @@ def wait_until_listening(port: int, process: subprocess.Popen) -> bool:
 def start(candidate: Candidate, app: str) -> None:
     """Start it on APPS[app] (or on the app spec `app` itself, for the framework part)."""
     candidate.port = free_port()
-    command = [part.format(app=APPS.get(app, app), port=candidate.port) for part in candidate.command]
+    command = [part.format(app={**APPS, **WS_APPS}.get(app, app), port=candidate.port) for part in candidate.command]
     candidate.process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL,
                                          stderr=subprocess.PIPE, start_new_session=True)
     if not wait_until_listening(candidate.port, candidate.process):
@@ -277,6 +284,118 @@ def framework_bench(console: Console, args: argparse.Namespace, load, generator:
                       f"{rps / baseline:.2f}" if baseline else "nan")
     console.print(table)
 
+# --- WebSocket echo ---------------------------------------------------------------------------------------
+
+def ws_candidates(include_learner: bool) -> list[Candidate]:
+    """uvicorn with the `websockets` library's implementation, and lesson 10's servers."""
+    python = sys.executable
+    uvicorn = [python, "-m", "uvicorn", "{app}", "--port", "{port}", "--http", "httptools", "--ws", "websockets",
+               "--no-access-log", "--log-level", "warning"]
+    found = [Candidate("uvicorn", "asyncio", [*uvicorn, "--loop", "asyncio"]),
+             Candidate("uvicorn", "uvloop", [*uvicorn, "--loop", "uvloop"])]
+    folders = [("reference", SOLUTIONS_DIR)] + ([("yours", LESSONS_DIR)] if include_learner else [])
+    for label, folder in folders:
+        server = folder / lesson(10).folder / "server.py"
+        if not server.exists():
+            continue
+        launch = [python, "-m", "course.bench_launch", str(server), "{app}", "--port", "{port}"]
+        loops = ("asyncio", "uvloop") if label == "reference" else ("asyncio",)
+        found += [Candidate(f"{label} 10", loop, [*launch, "--loop", loop]) for loop in loops]
+    return found
+
+
+def load_websockets(port: int, connections: int, duration: float) -> dict:
+    result = run_ws_load(port, connections, duration)
+    return {"rps": result.requests_per_second, "p50": result.percentile(0.5),
+            "p99": result.percentile(0.99), "errors": result.errors, "messages": result.requests}
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (/proc/<pid>/stat fields 14 and 15); NaN without /proc."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")  # macOS: no /proc, so no CPU column
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def idle_websocket_memory(candidate: Candidate, count: int) -> tuple[int, float]:
+    """(WebSockets that got their 101 and stayed open, KiB of server RSS per WebSocket)."""
+    before = rss_kib(candidate.process.pid)
+    held = []
+    try:
+        for _ in range(count):
+            try:
+                sock = socket.create_connection(("127.0.0.1", candidate.port), timeout=2)
+                sock.sendall(WS_HANDSHAKE)
+                if not sock.recv(65536).startswith(b"HTTP/1.1 101"):
+                    sock.close()
+                    break
+                held.append(sock)
+            except OSError:
+                break
+        time.sleep(0.2)  # let the server finish its bookkeeping for the last connections
+        grown = rss_kib(candidate.process.pid) - before
+    finally:
+        for sock in held:
+            sock.close()
+    return len(held), grown / len(held) if held else float("nan")
+
+
+def ws_bench(console: Console, args: argparse.Namespace) -> list[Candidate]:
+    """Start every WebSocket candidate, load them in turns, then hold idle WebSockets; print the table."""
+    servers = ws_candidates(include_learner=not args.no_learner)
+    memory: dict[str, tuple[int, float]] = {}
+    with console.status(f"starting {len(servers)} servers on the ws-echo app..."):
+        for server in servers:
+            start(server, "ws-echo")
+    try:
+        running = [s for s in servers if "ws-echo" not in s.problems]
+        for turn in range(args.rounds):
+            for server in running:
+                console.log(f"ws-echo: turn {turn + 1}/{args.rounds}, {server.name} ({server.loop})")
+                cpu_before = cpu_seconds(server.process.pid)
+                run = load_websockets(server.port, args.connections, args.duration)
+                # CPU per message: unlike messages/s, it hardly moves when other work shares the machine
+                run["cpu_us"] = (cpu_seconds(server.process.pid) - cpu_before) / max(run["messages"], 1) * 1e6
+                server.runs.setdefault("ws-echo", []).append(run)
+        if args.ws_idle:
+            for server in running:
+                console.log(f"idle WebSockets: {server.name} ({server.loop})")
+                memory[f"{server.name}|{server.loop}"] = idle_websocket_memory(server, args.ws_idle)
+    finally:
+        for server in servers:
+            stop(server)
+    report_ws(console, servers, memory, args)
+    return servers
+
+
+def report_ws(console: Console, servers: list[Candidate], memory: dict[str, tuple[int, float]],
+              args: argparse.Namespace) -> None:
+    table = Table(title=f"make bench — WebSocket echo, {args.connections} connections, one small message "
+                        f"in flight on each, {args.rounds} turns of {args.duration:g} s",
+                  title_justify="left")
+    for column in ("server", "loop", "msg/s", "p50 ms", "p99 ms", "errors", "× uvicorn", "CPU µs/msg", "KiB idle"):
+        table.add_column(column, justify="left" if column in ("server", "loop") else "right", no_wrap=True)
+    baseline = {s.loop: mean([r["rps"] for r in s.runs.get("ws-echo", [])]) for s in servers if s.name == "uvicorn"}
+    for server in servers:
+        runs = server.runs.get("ws-echo", [])
+        if not runs:
+            table.add_row(server.name, server.loop, "—", "", "", "", "—", "", "")  # why: under the table
+            continue
+        rps = mean([r["rps"] for r in runs])
+        ratio = rps / baseline[server.loop] if baseline.get(server.loop) else float("nan")
+        held, per_socket = memory.get(f"{server.name}|{server.loop}", (0, float("nan")))
+        table.add_row(server.name, server.loop, f"{rps:,.0f}", f"{mean([r['p50'] for r in runs]) * 1e3:.2f}",
+                      f"{mean([r['p99'] for r in runs]) * 1e3:.2f}", str(sum(r["errors"] for r in runs)),
+                      f"{ratio:.2f}", f"{mean([r['cpu_us'] for r in runs]):.0f}", f"{per_socket:.1f}" + ("" if held in (0, args.ws_idle) else f" ({held})"))
+    console.print(table)
+    console.print(f"[dim]CPU µs/msg: the server's CPU time per message echoed. KiB idle: its memory growth per "
+                  f"idle WebSocket, {args.ws_idle:,} held (fewer if it refused some: the count in brackets).[/]")
+    for server in servers:
+        if "ws-echo" in server.problems:
+            console.print(f"[dim]{server.name} ({server.loop}) did not start: {escape(server.problems['ws-echo'])}[/]")
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="make bench", description=__doc__.split("\n")[0])
@@ -284,11 +403,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=2, help="turns per server and app (default 2)")
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--idle", type=int, default=5000, help="idle connections for the memory figure")
-    parser.add_argument("--apps", default="hello,fastapi")
+    parser.add_argument("--apps", default="hello,fastapi,ws-echo")
+    parser.add_argument("--ws-idle", type=int, default=2000, help="idle WebSockets for the memory figure")
     parser.add_argument("--no-learner", action="store_true", help="measure only the reference and uvicorn")
     parser.add_argument("--python-load", action="store_true", help="use the Python load generator even if wrk is there")
     parser.add_argument("--part", choices=["all", "servers", "framework"], default="all",
-                        help="servers: the lesson 08-09 servers against uvicorn; framework: lesson 11 against FastAPI")
+                        help="servers: the lesson 08-10 servers against uvicorn; framework: lesson 11 against FastAPI")
     args = parser.parse_args(argv)
     if args.duration < 1 or args.duration != int(args.duration):
         parser.error(f"--duration {args.duration:g}: wrk counts whole seconds; give 1 or more")
@@ -308,7 +428,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def servers_bench(console: Console, args: argparse.Namespace, load, generator: str) -> None:
     """The lessons' servers and uvicorn, each app in turn (see the module's docstring)."""
-    apps = args.apps.split(",")
+    ws_apps = [app for app in args.apps.split(",") if app in WS_APPS]
+    apps = [app for app in args.apps.split(",") if app not in WS_APPS]
     servers = candidates(include_learner=not args.no_learner)
     memory: dict[str, tuple[int, float]] = {}
     for app in apps:
@@ -328,7 +449,10 @@ def servers_bench(console: Console, args: argparse.Namespace, load, generator: s
         finally:
             for server in servers:
                 stop(server)
-    report(console, servers, apps, generator, memory, args)
+    if apps:
+        report(console, servers, apps, generator, memory, args)
+    if ws_apps:
+        ws_bench(console, args)
 
 
 if __name__ == "__main__":

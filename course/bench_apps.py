@@ -39,3 +39,14 @@ def _make_api():
 
 
 api = _make_api()
+
+
+async def ws_echo(scope, receive, send):
+    """A WebSocket echo: each text message straight back. What the server's WebSocket path costs."""
+    if scope["type"] == "lifespan":
+        await serve_lifespan(receive, send)
+        return
+    await receive()  # websocket.connect
+    await send({"type": "websocket.accept"})
+    while (message := await receive())["type"] == "websocket.receive":
+        await send({"type": "websocket.send", "text": message.get("text"), "bytes": message.get("bytes")})

@@ -19,18 +19,22 @@ Not compared, on purpose:
   (Starlette keeps methods in a set, whose order changes from run to run);
 - nothing of a 422 is left out: FastAPI 0.165 drops pydantic's documentation "url"
   from each error, as the lesson does;
-- WebSocket routes: they need lesson 10's server; test_11_framework.py drives them
-  in-process.
+
+WebSocket routes (tests/apps11/sockets.py) run on the reference lesson-10 server, the
+course's only one that speaks WebSocket, and a `websockets` client compares what each
+app answers and how each connection ends.
 """
 
+import asyncio
 import contextlib
 import http.client
 import json
 
 import pytest
+import websockets
 
 from course.lessons import SOLUTIONS_DIR, lesson
-from tests.apps11 import deps, errors, extras, items
+from tests.apps11 import deps, errors, extras, items, sockets
 from tests.asgi_client import first_difference
 from tests.harness import load_module, running_asgi_server
 
@@ -146,3 +150,42 @@ def test_openapi_json_matches_fastapis(servers, app_name):
     assert ours_schemas == theirs_schemas, (
         f"tests/apps11/{app_name}.py: /openapi.json components.schemas\n  FastAPI: {theirs_schemas}\n"
         f"  yours:   {ours_schemas}")
+
+
+@pytest.fixture(scope="module")
+def socket_servers(fw):
+    """(our address, FastAPI's address) for tests/apps11/sockets.py on the reference lesson-10 server."""
+    server = load_module(SOLUTIONS_DIR, lesson(10), "server")
+    with running_asgi_server(server, sockets.ours(fw), lifespan="off", access_log=False) as ours, \
+            running_asgi_server(server, sockets.theirs(), lifespan="off", access_log=False) as theirs:
+        yield ours.address, theirs.address
+
+
+async def websocket_session(address, path: str, messages: list[str]) -> list:
+    """Send each message and record each answer, then how the connection ended."""
+    seen: list = []
+    try:
+        async with websockets.connect(f"ws://{address[0]}:{address[1]}{path}", open_timeout=WAIT,
+                                      close_timeout=WAIT) as client:
+            for message in messages:
+                await client.send(message)
+                seen.append(await asyncio.wait_for(client.recv(), WAIT))
+            await client.close()
+            seen.append(f"closed {client.close_code}")
+    except websockets.InvalidStatus as refusal:
+        seen.append(f"HTTP {refusal.response.status_code}")
+    except websockets.ConnectionClosed as closed:
+        seen.append(f"closed {closed.rcvd.code if closed.rcvd else None}")
+    return seen
+
+
+@pytest.mark.exercise("11.1")
+@pytest.mark.parametrize("session", [pytest.param(case, id=case[0]) for case in sockets.SESSIONS])
+def test_the_same_websocket_session_gets_fastapis_answers(socket_servers, session):
+    session_id, path, messages, checks = session
+    ours_address, theirs_address = socket_servers
+    theirs = asyncio.run(websocket_session(theirs_address, path, messages))
+    ours = asyncio.run(websocket_session(ours_address, path, messages))
+    assert ours == theirs, (
+        f"tests/apps11/sockets.py, a WebSocket to {path} sending {messages}:\n"
+        f"  FastAPI: {theirs}\n  yours:   {ours}\n  what it checks: {checks}")

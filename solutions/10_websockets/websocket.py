@@ -282,6 +282,9 @@ class WebSocketProtocol(asyncio.Protocol):
                 if self.state is State.OPEN:
                     logger.info("WebSocket protocol error from %s: %s", self.scope["client"], error)
                     self.start_closing(error.code, error.reason)
+                    # §7.1.7: once failed we "MUST NOT" read the peer's answering Close, so we
+                    # do not wait for it either: our FIN follows our Close (as websockets does).
+                    self.transport.write_eof()
                 return  # while CLOSING a broken peer's bytes are just dropped
             if event is None:
                 break

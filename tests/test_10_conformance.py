@@ -482,6 +482,8 @@ def describe(events: list[tuple], limit: int = 60) -> str:
             value = f"{value[:20]!r}...({len(value)} {'chars' if isinstance(value, str) else 'bytes'})"
         elif value is not None:
             value = repr(value) if isinstance(value, (str, bytes)) else str(value)
+        if kind == "close" and value is None:
+            value = "(no code)"
         shown.append(kind if value is None else f"{kind} {value}")
     return ", ".join(shown) or "no frames"
 
@@ -523,9 +525,10 @@ def run_case(serve, case: Case, category: str) -> None:
     if after != "closed":
         did = f"kept the connection open for {WAIT:g} s" if after == "silent" else f"sent {after}"
         hint = ("after a protocol error, send the Close, then close TCP (or\n"
-                "  write_eof()): §7.1.7 forbids waiting for the client's Close"
+                "  write_eof()): §7.1.7 forbids reading the client's Close"
                 if case.server_fails_it else "after answering the client's Close, close TCP (§7.1.1)")
-        pytest.fail(f"After its Close frame the server {did}.\n  hint: {hint}", pytrace=False)
+        pytest.fail(f"After its Close frame the server {did}."
+                    + wire_report(client_sent=sent, server_sent=client.received, hint=hint), pytrace=False)
     problems = [f"{frame.event()[0]}: {problem}" for frame in frames for problem in frame.problems()]
     assert not problems, "\n".join(["The server's frames break RFC 6455:", *problems])
 

@@ -84,4 +84,7 @@ MUTANTS.update({
     "received text handed to the app as bytes": [(
         "websocket", '{"type": "websocket.receive", "text": event.text}',
         '{"type": "websocket.receive", "bytes": event.text.encode()}')],
+    # tests/test_10_frameworks.py: Starlette's send_denial_response carries its own content-length
+    "the app's content-length sent beside the server's": [(
+        "websocket", 'if bytes(name).lower() not in (b"content-length", b"connection")]', "]")],
 })

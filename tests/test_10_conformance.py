@@ -12,13 +12,16 @@ sends, the frames the server answers. So it also checks what frames.py cannot
 know: the pong is written, the Close is answered or sent with the parser's code,
 the connection ends, a message reaches the app and comes back whole.
 
-How each case runs: a raw socket does the handshake, sends the case's frames
-(masked, built by tests/test_10_frames.py's `client_frame`), then reads every
-frame the server sends until its Close, and then expects the server to close
-the TCP connection: after answering the client's Close (§7.1.1), and also after
-a protocol error, without waiting for the client's Close (§7.1.7: "MUST NOT
+How each case runs: a raw socket does the handshake, then plays the case's
+rounds: send frames (masked, built by tests/test_10_frames.py's `client_frame`),
+read the frames the server answers with. As Autobahn's client does, it waits for
+a round's answer before the next round: an echo is owed only while the
+connection is open, so a Close sent right behind a message may rightly cut its
+echo off. A case that goes well ends with the client's Close 1000, echoed; a bad
+one with the server's Close (1002, 1007, 1009). Either way the server must then
+close the TCP connection: after answering the client's Close (§7.1.1), and after
+a protocol error without waiting for the client's Close (§7.1.7: "MUST NOT
 continue to attempt to process data (including a responding Close frame)").
-A case that ends well sends Close 1000 last and expects it back.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from typing import Callable, Optional, Union
 
 import pytest
 
-from tests.harness import show_bytes, wire_report
+from tests.harness import wire_report
 from tests.test_10_frames import (BINARY, CLOSE, CONTINUATION, KAPPA, KAPPA_BYTES, PING, PONG, RSV1, RSV2, RSV3,
                                   TEXT, client_frame, close, header_only, more, text)
 
@@ -215,11 +218,7 @@ class Round:
 
 @dataclass(frozen=True)
 class Case:
-    """Rounds of "send these bytes, expect these frames"; the last round ends with the server's Close.
-
-    The client waits for each round's answer before the next, as Autobahn's does: an
-    echo is only owed while the connection is open, so a Close (or a bad frame) sent
-    in the same piece as a message may rightly cut its echo off."""
+    """Rounds of "send these bytes, expect these frames"; the last round ends with the server's Close."""
     rounds: list[Round]
     piece: Optional[int] = None  # send each round's bytes in pieces of this many bytes
     options: dict = field(default_factory=dict)  # Server(...) keyword arguments

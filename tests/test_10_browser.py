@@ -8,9 +8,11 @@ the other member of the chat:
     browser  --"hello from the browser"-->  server  --broadcast-->  both
     python   --"hello from python"------->  server  --broadcast-->  both
     browser  --'browser saw: [...]'------>  server  --broadcast-->  python
+    browser  --Close 4000---------------->  server  --Close 4000-->  browser
+    browser  --POST /closed {code, wasClean}-->  server (plain HTTP)
 
-The browser's last message lists what the page received, so the test knows what
-the browser saw without reading its DOM. Chromium runs in its own process group,
+The browser's last message lists what the page received, and its POST says how
+its socket ended, so the test knows what the browser saw without reading its DOM. Chromium runs in its own process group,
 killed in teardown. Without Chromium the test is skipped: `sudo apt-get install
 chromium` (Debian, Ubuntu) installs it; CI (.ci/run) does.
 """
@@ -51,9 +53,10 @@ PAGE = b"""<!doctype html>
     document.getElementById("log").textContent = seen.join("\\n");
     if (event.data === "hello from python") {
       socket.send("browser saw: " + JSON.stringify(seen));
+      socket.close(4000, "bye");  // the browser starts the close handshake
     }
   };
-  // If the socket fails or closes, say so over plain HTTP: the test then fails at once, with the browser's view.
+  // How the socket ended, told over plain HTTP: after the close handshake, or at once on a failure.
   socket.onclose = (event) => fetch("/closed", {method: "POST", body: JSON.stringify(
     {code: event.code, reason: event.reason, wasClean: event.wasClean, seen: seen})});
 </script>
@@ -153,6 +156,14 @@ def next_message(client, closed_reports: queue.Queue, deadline: float, what: str
                 "  Chromium said (last lines):\n    " + "\n    ".join(tail), pytrace=False)
 
 
+def how_it_ended(closed_reports: queue.Queue, deadline: float):
+    """The page's report of its socket's end ({code, reason, wasClean, seen}), or None."""
+    try:
+        return json.loads(closed_reports.get(timeout=max(0.1, deadline - time.monotonic())))
+    except queue.Empty:
+        return None
+
+
 @pytest.mark.exercise("10.3")
 @pytest.mark.timeout(40)
 def test_a_browser_chats_through_the_server(serve, chromium_path, tmp_path):
@@ -171,6 +182,7 @@ def test_a_browser_chats_through_the_server(serve, chromium_path, tmp_path):
             python.send("hello from python")
             messages = [next_message(python, closed_reports, deadline, "the browser's report", log)
                         for _ in range(2)]  # our own message comes back too, then the browser's report
+            ending = how_it_ended(closed_reports, deadline)
         finally:
             stop_chromium(browser)
     report = next((m for m in messages if m.startswith("browser saw: ")), None)
@@ -178,3 +190,9 @@ def test_a_browser_chats_through_the_server(serve, chromium_path, tmp_path):
     seen = json.loads(report.removeprefix("browser saw: "))
     assert seen == ["hello from the browser", "hello from python"], (
         f"the browser's WebSocket received {seen}; expected its own message, then python's.")
+    assert ending is not None, (
+        f"The page closed its WebSocket with code 4000; within {BROWSER_WAIT:g} s its onclose never ran.\n"
+        "  Answer the client's Close with a Close, then close the TCP connection (§7.1.1).")
+    assert (ending["code"], ending["wasClean"]) == (4000, True), (
+        f"The page closed its WebSocket with code 4000; the browser saw it end with {ending}.\n"
+        "  A clean close: the server echoes the Close with its code, then closes TCP.")

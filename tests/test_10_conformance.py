@@ -32,9 +32,9 @@ from typing import Callable, Optional, Union
 
 import pytest
 
-from tests.harness import wire_report
+from tests.harness import show_bytes, wire_report
 from tests.test_10_frames import (BINARY, CLOSE, CONTINUATION, KAPPA, KAPPA_BYTES, PING, PONG, RSV1, RSV2, RSV3,
-                                  TEXT, client_frame, close, header_only, more, text)
+                                  TEXT, client_frame, close, frames_on_the_wire, header_only, more, text)
 
 WAIT = 5.0  # seconds to wait for what the server should do at once
 KB, MB = 1024, 1024 * 1024
@@ -454,7 +454,8 @@ CATEGORIES = {"1": FRAMING, "2": PINGS, "3": RESERVED_BITS, "4": OPCODE_CASES, "
 
 NEXT_STEP = {  # by Autobahn category: where to look when one of its cases fails
     "1": "frames.py reads lengths and masks (test_10_frames.py's category 1\n"
-         "  shows it alone); the server echoes with text_frame/binary_frame.",
+         "  shows it alone); the server echoes with text_frame/binary_frame;\n"
+         "  a ProtocolError (an unmasked frame) closes with start_closing(error.code).",
     "2": "read_events(): a Ping gets pong_frame(its payload) at once, from\n"
          "  the server, never the app; a Pong nobody asked for is dropped.",
     "3": "a frame with RSV bits set is a ProtocolError(1002): read_events()\n"
@@ -526,8 +527,8 @@ def run_case(serve, case: Case, category: str) -> None:
         hint = ("after a protocol error, send the Close, then close TCP (or\n"
                 "  write_eof()): §7.1.7 forbids reading the client's Close"
                 if case.server_fails_it else "after answering the client's Close, close TCP (§7.1.1)")
-        pytest.fail(f"After its Close frame the server {did}."
-                    + wire_report(client_sent=sent, server_sent=client.received, hint=hint), pytrace=False)
+        pytest.fail(f"After its Close frame the server {did}.\n" + on_the_wire(sent, client.received)
+                    + f"\n  hint: {hint}", pytrace=False)
     problems = [f"{frame.event()[0]}: {problem}" for frame in frames for problem in frame.problems()]
     assert not problems, "\n".join(["The server's frames break RFC 6455:", *problems])
 
@@ -537,8 +538,14 @@ def fail_with_events(case: Case, category: str, sent: bytes, received: bytes, ev
     pieces = f" (sent in {case.piece}-byte pieces)" if case.piece else ""
     silence = {"silent": " (then silence)", "closed": " (then the connection closed)"}.get(after, "")
     pytest.fail(f"Expected the server to answer with\n  {describe(case.expected)}\n"
-                f"got\n  {describe(events)}{silence}{pieces}"
-                + wire_report(client_sent=sent, server_sent=received, hint=NEXT_STEP[category]), pytrace=False)
+                f"got\n  {describe(events)}{silence}{pieces}\n" + on_the_wire(sent, received)
+                + f"\n  hint: {NEXT_STEP[category]}", pytrace=False)
+
+
+def on_the_wire(sent: bytes, received: bytes) -> str:
+    """The client's frames unmasked, one a line, and the server's bytes (never masked)."""
+    client_frames = frames_on_the_wire(sent, limit=6).replace(" · ", "\n      ")
+    return f"  the client sent:\n      {client_frames}\n  the server sent: {show_bytes(received, 160)}"
 
 
 @pytest.mark.exercise("10.3")

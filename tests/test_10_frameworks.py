@@ -58,6 +58,24 @@ async def echo(websocket: WebSocket) -> None:
         left.put(("echo", disconnect.code))
 
 
+async def echo_bytes(websocket: WebSocket) -> None:
+    """Bytes in, bytes out, reversed (so an echo of the frame itself would not pass)."""
+    await websocket.accept()
+    try:
+        while True:
+            await websocket.send_bytes((await websocket.receive_bytes())[::-1])
+    except WebSocketDisconnect:
+        pass
+
+
+async def versioned(websocket: WebSocket) -> None:
+    """Picks the newest subprotocol the client offers (Sec-WebSocket-Protocol, RFC 6455 §4.2.2)."""
+    offered = websocket.scope["subprotocols"]
+    await websocket.accept(subprotocol=max(offered) if offered else None, headers=[(b"x-room", b"lobby")])
+    await websocket.send_text(f"speaking {max(offered) if offered else 'nothing in particular'}")
+    await websocket.close()
+
+
 async def sums(websocket: WebSocket) -> None:
     """JSON in, JSON out: {"numbers": [...]} -> {"sum": ..., "count": ...}."""
     await websocket.accept()
@@ -106,6 +124,7 @@ class ChatRoom:
 
 def starlette_app() -> Starlette:
     return Starlette(routes=[WebSocketRoute("/echo", echo), WebSocketRoute("/sums", sums),
+                             WebSocketRoute("/bytes", echo_bytes), WebSocketRoute("/versioned", versioned),
                              WebSocketRoute("/chat", ChatRoom().join), WebSocketRoute("/members", members_only),
                              WebSocketRoute("/denied", denied)])
 
@@ -167,6 +186,19 @@ def test_echo_endpoint_answers_each_text_message(serve, make_app):
                 f"sent the text {text[:40]!r} ({len(text)} chars) to an echo endpoint, got back "
                 f"{answer[:40]!r} ({len(answer)} {'chars' if isinstance(answer, str) else 'bytes'}).\n"
                 "  A str back means a text frame: websocket.send with 'text' -> text_frame().")
+
+
+@pytest.mark.exercise("10.3")
+def test_bytes_endpoint_gets_and_sends_binary_messages(serve):
+    server = serve(starlette_app())
+    payload = bytes(range(256)) * 300
+    with ws_connect(server, "/bytes") as client:
+        client.send(payload)
+        answer = client.recv(timeout=WAIT)
+    assert answer == payload[::-1], (
+        f"sent {len(payload)} bytes to an endpoint that answers them reversed; got "
+        f"{type(answer).__name__} of {len(answer)}.\n  receive_bytes() reads websocket.receive's 'bytes'; "
+        "send_bytes() sends\n  'bytes', which must go out as a binary frame.")
 
 
 @pytest.mark.exercise("10.3")
@@ -238,6 +270,20 @@ def test_endpoint_sees_websocketdisconnect_with_the_clients_code(serve, make_app
 
 
 # --- 10.2 the handshake: refusals, the extension, parameters ------------------------------------
+
+@pytest.mark.exercise("10.2")
+def test_subprotocol_and_headers_chosen_by_the_endpoint_reach_the_client(serve):
+    server = serve(starlette_app())
+    with ws_connect(server, "/versioned", subprotocols=["chat.v1", "chat.v2"]) as client:
+        greeting = client.recv(timeout=WAIT)
+        chosen, room = client.subprotocol, client.response.headers.get("x-room")
+    assert (chosen, room, greeting) == ("chat.v2", "lobby", "speaking chat.v2"), (
+        "The client offered chat.v1, chat.v2; the endpoint accepted with chat.v2\n"
+        f"  and the header x-room: lobby. The client saw subprotocol {chosen!r},\n"
+        f"  x-room {room!r}, then {greeting!r}.\n"
+        "  scope['subprotocols'] lists Sec-WebSocket-Protocol's values; websocket.accept's\n"
+        "  'subprotocol' and 'headers' go into the 101 response.")
+
 
 @pytest.mark.exercise("10.2")
 def test_close_before_accept_refuses_the_handshake_with_403(serve):

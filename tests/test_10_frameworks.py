@@ -183,9 +183,9 @@ def test_echo_endpoint_answers_each_text_message(serve, make_app):
             client.send(text)
             answer = client.recv(timeout=WAIT)
             assert answer == text, (
-                f"sent the text {text[:40]!r} ({len(text)} chars) to an echo endpoint, got back "
-                f"{answer[:40]!r} ({len(answer)} {'chars' if isinstance(answer, str) else 'bytes'}).\n"
-                "  A str back means a text frame: websocket.send with 'text' -> text_frame().")
+                f"Sent the text {text[:20]!r} ({len(text)} chars) to an echo endpoint;\n"
+                f"  got back {answer[:20]!r} ({len(answer)} {'chars' if isinstance(answer, str) else 'bytes'}).\n"
+                "  Text in, text out: websocket.send's 'text' goes out as text_frame().")
 
 
 @pytest.mark.exercise("10.3")
@@ -196,9 +196,9 @@ def test_bytes_endpoint_gets_and_sends_binary_messages(serve):
         client.send(payload)
         answer = client.recv(timeout=WAIT)
     assert answer == payload[::-1], (
-        f"sent {len(payload)} bytes to an endpoint that answers them reversed; got "
-        f"{type(answer).__name__} of {len(answer)}.\n  receive_bytes() reads websocket.receive's 'bytes'; "
-        "send_bytes() sends\n  'bytes', which must go out as a binary frame.")
+        f"Sent {len(payload)} bytes to an endpoint that answers them reversed;\n"
+        f"  got {type(answer).__name__} of {len(answer)}. receive_bytes() reads websocket.receive's\n"
+        "  'bytes'; send_bytes() sends 'bytes', which go out as binary_frame().")
 
 
 @pytest.mark.exercise("10.3")
@@ -209,8 +209,8 @@ def test_json_messages_go_both_ways(serve, make_app):
         client.send(json.dumps({"numbers": [1, 2, 3.5]}))
         answer = client.recv(timeout=WAIT)
     assert json.loads(answer) == {"sum": 6.5, "count": 3}, (
-        f"receive_json()/send_json() gave {answer!r}: Starlette reads websocket.receive's 'text'"
-        " and sends JSON as 'text'.")
+        f"receive_json()/send_json() gave {answer!r}.\n"
+        "  Starlette reads websocket.receive's 'text' and sends JSON as 'text'.")
 
 
 @pytest.mark.exercise("10.3")

@@ -155,7 +155,8 @@ def switching_protocols(key: bytes, subprotocol: Optional[str], headers: list[tu
 
 def http_response(status: int, headers: list[tuple[bytes, bytes]], body: bytes, date_and_server: bytes) -> bytes:
     """A whole HTTP response that ends the connection: a refusal (403, 500, 503) or the
-    app's own (websocket.http.response)."""
+    app's own (websocket.http.response). Its own content-length and connection
+    headers are left out: the body is whole, so we write ours."""
     # TODO: exercise 10.2
     raise NotImplementedError("Exercise 10.2: status line (reason from HTTPStatus), the headers, content-length, connection: close, then the body.")
 

@@ -196,8 +196,13 @@ def switching_protocols(key: bytes, subprotocol: Optional[str], headers: list[tu
 
 def http_response(status: int, headers: list[tuple[bytes, bytes]], body: bytes, date_and_server: bytes) -> bytes:
     """A whole HTTP response that ends the connection: a refusal (403, 500, 503) or the
-    app's own (websocket.http.response)."""
+    app's own (websocket.http.response). Its own content-length and connection
+    headers are left out: the body is whole, so we write ours."""
     # EXERCISE 10.2: status line (reason from HTTPStatus), the headers, content-length, connection: close, then the body.
+    # An app's content-length (every Starlette response has one) beside ours would be two,
+    # which a client must treat as an error (RFC 9112 §6.3); its connection header, a contradiction.
+    headers = [(name, value) for name, value in headers
+               if bytes(name).lower() not in (b"content-length", b"connection")]
     try:
         phrase = HTTPStatus(status).phrase.encode()
     except ValueError:
@@ -280,6 +285,9 @@ class WebSocketProtocol(asyncio.Protocol):
                 if self.state is State.OPEN:
                     logger.info("WebSocket protocol error from %s: %s", self.scope["client"], error)
                     self.start_closing(error.code, error.reason)
+                    # §7.1.7: once failed we "MUST NOT" read the peer's answering Close, so we
+                    # do not wait for it either: our FIN follows our Close (as websockets does).
+                    self.transport.write_eof()
                 return  # while CLOSING a broken peer's bytes are just dropped
             if event is None:
                 break

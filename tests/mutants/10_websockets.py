@@ -64,3 +64,27 @@ MUTANTS = {
         "if opcode in CONTROL_OPCODES and (len(payload) > MAX_CONTROL_PAYLOAD or not fin):",
         "if opcode in CONTROL_OPCODES and not fin:")],
 }
+
+# conformance (tests/test_10_conformance.py: the server's side of RFC 6455, over a socket)
+PROTOCOL_ERROR_CLOSE = "                    self.start_closing(error.code, error.reason)\n"
+MUTANTS.update({
+    "every protocol error closed with 1002": [("websocket", PROTOCOL_ERROR_CLOSE,
+                                               PROTOCOL_ERROR_CLOSE.replace("error.code", "1002"))],
+    "protocol error ends TCP without a Close frame": [
+        ("websocket", PROTOCOL_ERROR_CLOSE, "                    self.transport.close()\n")],
+    "after a protocol error the server waits for the client's Close": [
+        ("websocket", "                    self.transport.write_eof()\n", "")],
+    "pong sent without the ping's payload": [("websocket", "pong_frame(event.payload)", "pong_frame()")],
+    "unsolicited pong answered": [("websocket", "                self.pong_received(event.payload)\n",
+                                   "                self.transport.write(pong_frame(event.payload))\n")],
+    "client's close code not echoed (always 1000)": [(
+        "websocket", "close_frame(None if close.code == NO_STATUS_RECEIVED else close.code)",
+        "close_frame(NORMAL_CLOSURE)")],
+    "ws_max_size not given to the parser": [("websocket", "FrameParser(server.ws_max_size)", "FrameParser()")],
+    "received text handed to the app as bytes": [(
+        "websocket", '{"type": "websocket.receive", "text": event.text}',
+        '{"type": "websocket.receive", "bytes": event.text.encode()}')],
+    # tests/test_10_frameworks.py: Starlette's send_denial_response carries its own content-length
+    "the app's content-length sent beside the server's": [(
+        "websocket", 'if bytes(name).lower() not in (b"content-length", b"connection")]', "]")],
+})

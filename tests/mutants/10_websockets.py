@@ -77,9 +77,6 @@ MUTANTS.update({
     "pong sent without the ping's payload": [("websocket", "pong_frame(event.payload)", "pong_frame()")],
     "unsolicited pong answered": [("websocket", "                self.pong_received(event.payload)\n",
                                    "                self.transport.write(pong_frame(event.payload))\n")],
-    "client's close code not echoed (always 1000)": [(
-        "websocket", "close_frame(None if close.code == NO_STATUS_RECEIVED else close.code)",
-        "close_frame(NORMAL_CLOSURE)")],
     "ws_max_size not given to the parser": [("websocket", "FrameParser(server.ws_max_size)", "FrameParser()")],
     "received text handed to the app as bytes": [(
         "websocket", '{"type": "websocket.receive", "text": event.text}',

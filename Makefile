@@ -78,7 +78,7 @@ grade: $(STAMP) ## (instructors) grade a class: make grade DIR=submissions/ (one
 demo-lesson: $(STAMP) need-lesson ## run lesson N's demo on your code: make demo-lesson 1 (options: ARGS="--flow")
 	@$(PY) -m course demo $(N) --impl $(IMPL) $(ARGS)
 
-start-lesson: $(STAMP) need-lesson ## begin lesson N from your code of the lesson before (lesson 9: your 08 server)
+start-lesson: $(STAMP) need-lesson ## begin lesson N from your code of the lesson before (9: your 08 server; 10: your 09 server)
 	@$(PY) -m course start-lesson $(N)
 
 reset-lesson: $(STAMP) need-lesson ## put lesson N's exercise files back as they started (yours are backed up)

@@ -174,16 +174,25 @@ def rss_kib(pid: int) -> int:
     return 0
 
 
-def idle_connection_memory(candidate: Candidate, count: int) -> tuple[int, float]:
-    """(connections that got an answer and stayed open, KiB of server RSS per connection)."""
+IDLE_HTTP = (b"GET / HTTP/1.1\r\nHost: bench\r\n\r\n", b"HTTP/1.1 200")  # (what opens one, its answer)
+IDLE_WEBSOCKET = (WS_HANDSHAKE, b"HTTP/1.1 101")
+
+
+def idle_connection_memory(candidate: Candidate, count: int,
+                           opening: tuple[bytes, bytes] = IDLE_HTTP) -> tuple[int, float]:
+    """(connections that got their answer and stayed open, KiB of server RSS per connection).
+
+    `opening`: a keep-alive request and its 200 (IDLE_HTTP), or a WebSocket handshake and
+    its 101 (IDLE_WEBSOCKET)."""
+    request, answer = opening
     before = rss_kib(candidate.process.pid)
     held = []
     try:
         for _ in range(count):
             try:
                 sock = socket.create_connection(("127.0.0.1", candidate.port), timeout=2)
-                sock.sendall(b"GET / HTTP/1.1\r\nHost: bench\r\n\r\n")
-                if not sock.recv(65536).startswith(b"HTTP/1.1 200"):
+                sock.sendall(request)
+                if not sock.recv(65536).startswith(answer):
                     sock.close()
                     break
                 held.append(sock)
@@ -319,29 +328,6 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def idle_websocket_memory(candidate: Candidate, count: int) -> tuple[int, float]:
-    """(WebSockets that got their 101 and stayed open, KiB of server RSS per WebSocket)."""
-    before = rss_kib(candidate.process.pid)
-    held = []
-    try:
-        for _ in range(count):
-            try:
-                sock = socket.create_connection(("127.0.0.1", candidate.port), timeout=2)
-                sock.sendall(WS_HANDSHAKE)
-                if not sock.recv(65536).startswith(b"HTTP/1.1 101"):
-                    sock.close()
-                    break
-                held.append(sock)
-            except OSError:
-                break
-        time.sleep(0.2)  # let the server finish its bookkeeping for the last connections
-        grown = rss_kib(candidate.process.pid) - before
-    finally:
-        for sock in held:
-            sock.close()
-    return len(held), grown / len(held) if held else float("nan")
-
-
 def ws_bench(console: Console, args: argparse.Namespace) -> list[Candidate]:
     """Start every WebSocket candidate, load them in turns, then hold idle WebSockets; print the table."""
     servers = ws_candidates(include_learner=not args.no_learner)
@@ -362,7 +348,8 @@ def ws_bench(console: Console, args: argparse.Namespace) -> list[Candidate]:
         if args.ws_idle:
             for server in running:
                 console.log(f"idle WebSockets: {server.name} ({server.loop})")
-                memory[f"{server.name}|{server.loop}"] = idle_websocket_memory(server, args.ws_idle)
+                memory[f"{server.name}|{server.loop}"] = idle_connection_memory(server, args.ws_idle,
+                                                                                IDLE_WEBSOCKET)
     finally:
         for server in servers:
             stop(server)

@@ -893,3 +893,30 @@ def test_websockets_count_against_limit_concurrency(serve):
             client.send(UPGRADE)
             status = client.read_response()[0]
     assert status == 101, f"after the WebSocket closed, a new handshake got {status}: leave server.connections"
+
+
+@pytest.mark.exercise("10.4")
+def test_the_close_handshake_completes_while_the_apps_inbox_is_full(serve):
+    may_close = threading.Event()
+
+    async def busy_app(scope, receive, send):
+        await receive()
+        await send({"type": "websocket.accept"})
+        while not may_close.is_set():  # busy: receives none of the client's messages
+            await asyncio.sleep(0.02)
+        await send({"type": "websocket.close", "code": 1000})
+
+    server = serve(busy_app, ws_max_queue=2, **NO_PINGS)
+    with open_websocket(server) as client:
+        client.send(text_frame("one") + text_frame("two") + text_frame("three"))  # more than ws_max_queue
+        may_close.set()
+        answer = next_message_or_close(client)
+        client.send(close_frame(1000))  # the close handshake's second half
+        client.sock.settimeout(2.0)
+        closed = client.closed_by_server()
+    assert answer is not None and answer.code == 1000, f"the app closed with 1000; the server sent {answer}"
+    assert closed, (
+        "the app closed (1000) while ws_max_queue messages waited for its receive();\n"
+        "  the client answered with its Close, but 2 s later the server still held TCP\n"
+        "  open: once closing, no message is queued for the app, so the inbox limit\n"
+        "  must not stop read_events() from reading the client's Close.")

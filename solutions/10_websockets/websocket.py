@@ -275,7 +275,9 @@ class WebSocketProtocol(asyncio.Protocol):
         """Act on every event the parser has, while the app's inbox has room."""
         # EXERCISE 10.3: messages go to the inbox; pings get a pong; a Close is answered; a ProtocolError closes with its code.
         parser = self.parser
-        while len(self.inbox) < self.shared.ws_max_queue:  # 10.4: a full inbox leaves the rest in the parser
+        # 10.4: a full inbox leaves the rest in the parser; once closing, nothing more is queued
+        # for the app, so the limit must not keep the peer's Close unread (§7.1.2).
+        while len(self.inbox) < self.shared.ws_max_queue or self.state is not State.OPEN:
             try:
                 event = parser.next_event()
             except ProtocolError as error:

@@ -113,6 +113,9 @@ MUTANTS.update({
     "ws_max_size not given to the parser": [("websocket", "FrameParser(server.ws_max_size)", "FrameParser()")],
     "reading never paused": [("websocket", "                self.transport.pause_reading()\n",
                               "                pass\n")],
+    "the inbox limit keeps the peer's Close unread": [(
+        "websocket", "while len(self.inbox) < self.shared.ws_max_queue or self.state is not State.OPEN:",
+        "while len(self.inbox) < self.shared.ws_max_queue:")],
     "reading never resumed": [("websocket", "                self.transport.resume_reading()\n",
                                "                pass\n")],
     "send() never waits (drain ignored)": [(

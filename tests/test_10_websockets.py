@@ -21,7 +21,9 @@ import contextlib
 import hashlib
 import queue
 import selectors
+import signal
 import socket
+import subprocess
 import struct
 import threading
 import time
@@ -32,6 +34,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake
 from websockets.sync.client import connect
 
 from tests.harness import RawHttpClient, nc_command, show_bytes, wire_report
+from tests.test_09_production import server_process  # noqa: F401 - a fixture, used here too
 from tests.test_09_production import shut_down_now, wait_until_stalled, wait_until_stopped
 from tests.test_10_frames import BINARY, CLOSE, PING, PONG, RSV1, TEXT, client_frame, header_only
 
@@ -200,6 +203,11 @@ NO_PINGS = {"ws_ping_interval": None}  # tests that read raw frames want no keep
 @pytest.fixture(scope="module")
 def lesson(load_lesson):
     return load_lesson(10)
+
+
+@pytest.fixture
+def server_folder() -> str:
+    return "10_websockets"  # server_process (lesson 09's fixture) runs lesson 10's server.py
 
 
 @pytest.fixture
@@ -872,6 +880,39 @@ def test_shutdown_closes_an_open_websocket_with_1012_well_within_the_grace_perio
         "  tells the server the connection is gone.")
     code = disconnect_code(records, "shutdown closed its WebSocket")
     assert code == 1012, f"the app's websocket.disconnect said {code}: the server closed with 1012"
+
+
+@pytest.mark.exercise("10.5")
+@pytest.mark.timeout(20)
+def test_sigterm_closes_open_websockets_with_1012_and_the_server_exits_0(server_process):
+    server = server_process("--timeout-graceful-shutdown", "10")
+    with ws_client(server) as client:
+        server.wait_for("APP: websocket open", WAIT)
+        started = time.monotonic()
+        server.process.send_signal(signal.SIGTERM)
+        try:
+            client.recv(timeout=WAIT)
+            received = "a message"
+        except ConnectionClosed as closed:
+            received = f"close {closed.rcvd.code}" if closed.rcvd is not None else "TCP closed, no Close frame"
+        except TimeoutError:
+            received = "nothing"
+    try:
+        code = server.process.wait(WAIT)
+    except subprocess.TimeoutExpired:
+        server.fail(f"SIGTERM was sent {WAIT:g} s ago (grace period 10 s, the client echoed the Close) and "
+                    "the server still runs")
+    took = time.monotonic() - started
+    server.rest_of_output()
+    assert received == "close 1012", (
+        f"SIGTERM with a WebSocket open: the client got {received}; expected close 1012\n"
+        "  (service restart). The signal starts shutdown(), which calls shut_down() on\n"
+        "  every connection, the WebSocket's too.")
+    assert code == 0 and "APP: websocket.disconnect 1012" in server.output, (
+        f"after SIGTERM the server exited with {code} and the app printed:\n"
+        f"{server.output[-1500:]}\n"
+        "  expected exit status 0 and the app's 'APP: websocket.disconnect 1012'.")
+    assert took < 5.0, f"the server took {took:.1f} s to exit after SIGTERM: its WebSocket closed at once"
 
 
 @pytest.mark.exercise("10.5")

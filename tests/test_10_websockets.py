@@ -48,10 +48,10 @@ KEY = b"dGhlIHNhbXBsZSBub25jZQ=="  # RFC 6455 §4.2.2's example key ("the sample
 ACCEPT = b"s3pPLMBiTxaQ9kYGzzhZRbK+xOo="  # ... and the Sec-WebSocket-Accept the RFC computes for it
 
 
-def upgrade_request(*extra: bytes, path: bytes = b"/chat", key: bytes | None = KEY,
-                    version: bytes | None = b"13") -> bytes:
+def upgrade_request(*extra: bytes, path: bytes = b"/chat", key: bytes | None = KEY, version: bytes | None = b"13",
+                    upgrade: bytes = b"websocket", connection: bytes = b"Upgrade") -> bytes:
     """A client's opening handshake (RFC 6455 §4.1), with `extra` header lines."""
-    lines = [b"GET %s HTTP/1.1" % path, b"Host: test", b"Upgrade: websocket", b"Connection: Upgrade"]
+    lines = [b"GET %s HTTP/1.1" % path, b"Host: test", b"Upgrade: " + upgrade, b"Connection: " + connection]
     if key is not None:
         lines.append(b"Sec-WebSocket-Key: " + key)
     if version is not None:
@@ -62,6 +62,8 @@ def upgrade_request(*extra: bytes, path: bytes = b"/chat", key: bytes | None = K
 UPGRADE = upgrade_request()
 UPGRADE_WITH_QUERY_AND_SUBPROTOCOLS = upgrade_request(b"Sec-WebSocket-Protocol: chat, superchat",
                                                       path=b"/chat/room?name=lobby&x=1")
+UPGRADE_CONNECTION_LIST = upgrade_request(connection=b"keep-alive, Upgrade")  # what Firefox sends
+UPGRADE_OTHER_CASE = upgrade_request(upgrade=b"WebSocket", connection=b"upgrade")  # tokens ignore case
 UPGRADE_VERSION_12 = upgrade_request(version=b"12")
 UPGRADE_VERSION_8 = upgrade_request(version=b"8")
 UPGRADE_WITHOUT_KEY = upgrade_request(key=None)
@@ -87,6 +89,7 @@ FRAGMENTED_HELLO = (text_frame("Hel", fin=False) + client_frame(PING, b"between"
                     + text_frame("world", opcode=CONTINUATION))
 PING_ARE_YOU_THERE = client_frame(PING, b"are you there?")
 CLOSE_4000_BYE = close_frame(4000, b"bye")
+CLOSE_WITHOUT_CODE = client_frame(CLOSE)  # what a browser's ws.close() sends
 UNMASKED_TEXT = client_frame(TEXT, b"no mask", masked=False)  # §5.1: a server MUST close on it
 RESERVED_BIT_TEXT = client_frame(TEXT, b"rsv1", rsv=RSV1)  # §5.2: no extension negotiated, RSV1 must be 0
 TEXT_NOT_UTF8 = client_frame(TEXT, b"caf\xe9")  # latin-1 é: not UTF-8 (§8.1)
@@ -304,6 +307,21 @@ def test_handshake_gets_101_with_the_rfc_accept_key_and_upgrade_headers(serve):
         "RFC 6455 §4.2.2: a 101 carries Upgrade: websocket, Connection: Upgrade\n"
         f"  and Sec-WebSocket-Accept: {ACCEPT.decode()} for this key (base64 of\n"
         "  the SHA-1 of the key + the RFC's GUID): accept_key(), switching_protocols().")
+
+
+@pytest.mark.exercise("10.2")
+@pytest.mark.parametrize("request_bytes", [pytest.param(UPGRADE_CONNECTION_LIST, id="connection-keep-alive-upgrade"),
+                                           pytest.param(UPGRADE_OTHER_CASE, id="tokens-in-other-case")])
+def test_upgrade_and_connection_are_read_as_case_insensitive_token_lists(serve, request_bytes):
+    server = serve(echo_app(), **NO_PINGS)
+    with RawHttpClient(server.address, timeout=WAIT) as client:
+        client.send(request_bytes)
+        status = client.read_response()[0]
+        assert status == 101, handshake_report(
+            request_bytes, client, server.address[1],
+            "Connection and Upgrade hold comma-separated tokens, in any case (RFC 6455\n"
+            "  §4.2.1, RFC 9110 §7.6.1): Firefox sends `Connection: keep-alive, Upgrade`.\n"
+            "  Split the values on commas, strip and lower-case each (is_websocket_request).")
 
 
 @pytest.mark.exercise("10.2")
@@ -568,6 +586,23 @@ def test_the_clients_close_is_echoed_tcp_closed_and_the_app_gets_its_code(serve)
     assert code == 4000, (
         f"the client closed with 4000; the app's websocket.disconnect said code {code}.\n"
         "  Next step: websocket.disconnect carries the code of the client's Close frame.")
+
+
+@pytest.mark.exercise("10.3")
+def test_a_close_without_a_code_is_answered_without_one_and_the_app_gets_1005(serve):
+    records = queue.Queue()
+    server = serve(waiting_app(records), **NO_PINGS)
+    with open_websocket(server) as client:
+        client.send(CLOSE_WITHOUT_CODE)
+        answer = next_message_or_close(client)
+    assert answer is not None and answer.opcode == CLOSE and answer.code in (None, 1000), (
+        "the client's Close had no code (a browser's ws.close() sends that); answer\n"
+        "  with a Close without a code (or 1000), never 1005: RFC 6455 §7.4.1 keeps\n"
+        f"  1005 off the wire. The server sent: {answer or 'nothing'}")
+    code = disconnect_code(records, "the client's close without a code")
+    assert code == 1005, (
+        f"a Close without a code gives websocket.disconnect code 1005 (RFC 6455 §7.1.5:\n"
+        f"  no status code was present); the app got {code}.")
 
 
 @pytest.mark.exercise("10.3")
@@ -880,6 +915,31 @@ def test_shutdown_closes_an_open_websocket_with_1012_well_within_the_grace_perio
         "  tells the server the connection is gone.")
     code = disconnect_code(records, "shutdown closed its WebSocket")
     assert code == 1012, f"the app's websocket.disconnect said {code}: the server closed with 1012"
+
+
+@pytest.mark.exercise("10.5")
+def test_a_handshake_the_app_never_answers_gets_503_when_the_grace_period_ends(serve):
+    records = queue.Queue()
+
+    async def undecided_app(scope, receive, send):
+        records.put((await receive())["type"])
+        await asyncio.sleep(60)  # neither accepts nor refuses
+
+    server = serve(undecided_app, timeout_graceful_shutdown=0.3, **NO_PINGS)
+    with RawHttpClient(server.address, timeout=WAIT) as client:
+        client.send(UPGRADE)
+        next_record(records, "got websocket.connect")
+        stopping = shut_down_now(server)
+        try:
+            status = client.read_response()[0]
+        except (ConnectionError, ValueError):
+            status = 0  # closed with no response
+        wait_until_stopped(server, stopping)
+        assert status in (0, 503), handshake_report(
+            UPGRADE, client, server.address[1],
+            "the app never answered the handshake, and shutdown() ended its grace period:\n"
+            "  as lesson 09 does for a request, answer 503 Service Unavailable (or just\n"
+            "  close); 500 would say the app crashed (run_asgi: CancelledError).")
 
 
 @pytest.mark.exercise("10.5")

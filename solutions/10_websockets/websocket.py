@@ -366,9 +366,13 @@ class WebSocketProtocol(asyncio.Protocol):
         # END EXERCISE
 
     def end_after_app(self, code: int) -> None:
-        """The app is done: refuse a handshake it never answered (500), close an open socket with `code`."""
-        # EXERCISE 10.3: CONNECTING or RESPONDING: 500 and close; OPEN: start_closing(code).
+        """The app is done: refuse a handshake it never answered (500; 503 when shutdown ended
+        it), close an open socket with `code`."""
+        # EXERCISE 10.3: CONNECTING or RESPONDING: 500 (503 for SERVICE_RESTART) and close; OPEN: start_closing(code).
         if self.state is State.CONNECTING or self.state is State.RESPONDING:
+            if code == SERVICE_RESTART:  # 10.5: shutdown cut the app off; the app did not crash (lesson 09: 503)
+                self.refuse(503, [], b"503 Service Unavailable\n")
+                return
             self.refuse(500, [], b"500 Internal Server Error\n")
         elif self.state is State.OPEN:
             self.start_closing(code)

@@ -71,6 +71,9 @@ MUTANTS.update({
     # 10.2 the handshake
     "accept key computed without the RFC's GUID": [("websocket", "hashlib.sha1(key.strip() + GUID)",
                                                     "hashlib.sha1(key.strip())")],
+    "Connection compared whole, case-sensitively": [(
+        "websocket", 'and b"upgrade" in header_tokens(headers, b"connection"))',
+        'and (b"connection", b"Upgrade") in headers)')],
     "version not checked (no 426)": [("websocket", 'if versions != [b"13"]:', "if False:")],
     "key not checked (no 400)": [("websocket", "    if len(nonce) != 16:\n", "    if False:\n")],
     "403 not sent for close-before-accept: accepted, then closed": [(
@@ -90,6 +93,9 @@ MUTANTS.update({
     "ping shown to the app": [("websocket", "                if self.state is State.OPEN:  # §5.5.2",
                                "                self.deliver({'type': 'websocket.receive', 'bytes': event.payload})\n"
                                "                if self.state is State.OPEN:  # §5.5.2")],
+    "1005 sent on the wire": [("websocket", "self.transport.write(close_frame(None if close.code == NO_STATUS_RECEIVED "
+                                            "else close.code))", "self.transport.write(b'\\x88\\x02' + "
+                                            "close.code.to_bytes(2, 'big'))")],
     "close not echoed": [("websocket", "            self.transport.write(close_frame(None if close.code == "
                                        "NO_STATUS_RECEIVED else close.code))\n", "")],
     "TCP left open after the close handshake": [(
@@ -128,6 +134,8 @@ MUTANTS.update({
     "dead peer never closed": [("websocket", "            self.set_timer(self.shared.ws_ping_timeout, "
                                              "self.ping_timed_out)\n", "            pass\n")],
     # 10.5 shutdown
+    "a handshake cut off by shutdown gets 500": [("websocket", "            if code == SERVICE_RESTART:  # 10.5",
+                                                  "            if False:  # 10.5")],
     "shutdown does not close WebSockets": [("websocket", "            self.start_closing(SERVICE_RESTART, "
                                                          "\"server shutting down\")\n", "            pass\n")],
 })

@@ -11,6 +11,10 @@ tests/conftest.py). Two kinds of client talk to it over loopback:
 The apps record what they saw (a message, a disconnect, an exception) in a
 `queue.Queue`: the app runs on the server's loop, the test in the main thread,
 and the queue is the thread-safe channel between them.
+
+The learner's code runs in the server's thread too, so a stub's NotImplementedError
+never reaches a test: it sees a 400 or a closed connection instead. A failing test
+therefore names the stub behind it (see "A stub behind a failure", at the end).
 """
 
 from __future__ import annotations
@@ -18,8 +22,10 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
-import hashlib
+import functools
+import logging
 import queue
+import re
 import selectors
 import signal
 import socket
@@ -33,6 +39,7 @@ import pytest
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
 from websockets.sync.client import connect
 
+from tests import harness
 from tests.harness import RawHttpClient, nc_command, show_bytes, wire_report
 from tests.test_09_production import server_process  # noqa: F401 - a fixture, used here too
 from tests.test_09_production import shut_down_now, wait_until_stalled, wait_until_stopped
@@ -446,6 +453,7 @@ def test_a_missing_or_malformed_key_gets_400_and_the_app_is_not_called(serve, re
             "RFC 6455 §4.2.1: Sec-WebSocket-Key is base64 of 16 bytes; without one the\n"
             "  handshake is a bad request (handshake_refusal(): 400).")
     assert records.empty(), f"the app was called for a refused handshake: it recorded {records.get()!r}"
+    open_websocket(server).close()  # and the 400 was for the key: a good handshake gets its 101
 
 
 @pytest.mark.exercise("10.2")
@@ -1024,3 +1032,74 @@ def test_the_close_handshake_completes_while_the_apps_inbox_is_full(serve):
         "  receive() (ws_max_queue=2); the client answered with its Close, yet 2 s later\n"
         "  the server still held TCP open. Once closing, nothing more is queued for the\n"
         "  app: the inbox limit must not keep read_events() from reading the Close.")
+
+
+# --- A stub behind a failure ------------------------------------------------------------------
+# A stub raising in the server's thread is logged there (by asyncio for a callback such as
+# data_received, by run_asgi for the app's task) or, inside httptools' callbacks, turned
+# into a 400. When a test fails, the stub it hit (logged during the test), or else the
+# first stub left in frames.py or websocket.py of its exercise or an earlier one, is
+# raised instead: the report then says which exercise to write, not "expected 101, got 400".
+
+STUB_RAISE = re.compile(r"NotImplementedError\(['\"](Exercise 10\.(\d+): .*)['\"]\)\s*$", re.MULTILINE)
+STUBS_HIT: list[str] = []  # stub messages logged by the server during the current test
+
+
+class StubsHit(logging.Handler):
+    """Keeps the message of every stub NotImplementedError in a logged exception's chain."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        error = record.exc_info[1] if record.exc_info else None
+        while error is not None:
+            if isinstance(error, NotImplementedError) and str(error).startswith("Exercise 10."):
+                STUBS_HIT.append(str(error))
+                return
+            error = error.__cause__ or error.__context__
+
+
+@pytest.fixture(autouse=True)
+def stubs_hit():
+    STUBS_HIT.clear()
+    handler = StubsHit(logging.ERROR)
+    logging.getLogger().addHandler(handler)
+    yield
+    logging.getLogger().removeHandler(handler)
+
+
+def stub_behind_failure(exercise: str) -> str:
+    """The message of the stub that most likely made a test of `exercise` fail, or ''."""
+    if STUBS_HIT:
+        return STUBS_HIT[0]
+    last = int(exercise.split(".")[1])
+    for module in ("frames.py", "websocket.py"):
+        try:
+            source = (harness.IMPL_DIR / "10_websockets" / module).read_text()
+        except (OSError, TypeError):
+            continue
+        for stub in STUB_RAISE.finditer(source):
+            if int(stub[2]) <= last:
+                return stub[1]
+    return ""
+
+
+def names_its_stub(test):
+    """`test`, reporting the stub behind its failure (if one is) as a NotImplementedError."""
+    exercise = next(mark.args[0] for mark in test.pytestmark if mark.name == "exercise")
+
+    @functools.wraps(test)
+    def run(*args, **kwargs):
+        try:
+            return test(*args, **kwargs)
+        except NotImplementedError:
+            raise
+        except (Exception, pytest.fail.Exception) as failure:
+            timed_out = str(failure).startswith("Timeout")
+            stub = STUBS_HIT[0] if timed_out and STUBS_HIT else "" if timed_out else stub_behind_failure(exercise)
+            if not stub:
+                raise
+            raise NotImplementedError(stub) from failure
+    return run
+
+
+globals().update({name: names_its_stub(test) for name, test in list(globals().items())
+                  if name.startswith("test_") and callable(test)})

@@ -358,7 +358,8 @@ def test_the_app_gets_a_websocket_scope_and_websocket_connect_first(serve):
         "  server from the http scope and adds scheme ws and the offered subprotocols.")
     assert (b"sec-websocket-key", KEY) in [tuple(header) for header in scope.get("headers", [])], (
         f"scope['headers'] must hold the request's headers (lower-case names, bytes): got {scope.get('headers')!r}")
-    assert scope.get("asgi", {}).get("version") == "3.0" and "spec_version" in scope.get("asgi", {}), (
+    asgi = scope.get("asgi", {})
+    assert asgi.get("version") == "3.0" and str(asgi.get("spec_version")).startswith("2."), (
         f"scope['asgi'] should be {{'version': '3.0', 'spec_version': '2.4'}}: got {scope.get('asgi')!r}")
     assert "websocket.http.response" in scope.get("extensions", {}), (
         f"scope['extensions'] should announce 'websocket.http.response' (the server supports it): "
@@ -543,6 +544,28 @@ def test_text_and_bytes_are_echoed_as_they_were_sent(serve, message):
         f"{show_bytes(str(echoed).encode(), 60)}.\n"
         "  Next step: websocket.receive has 'text' for a text message and 'bytes' for a\n"
         "  binary one; websocket.send's 'text' goes out as a text frame (send_message).")
+
+
+@pytest.mark.exercise("10.3")
+def test_frames_sent_right_behind_the_handshake_reach_the_app_once_it_accepts(serve):
+    records = queue.Queue()
+
+    async def slow_to_accept(scope, receive, send):
+        await receive()
+        await asyncio.sleep(0.2)  # the frames are in by now, waiting for the accept
+        await send({"type": "websocket.accept"})
+        records.put(await receive())
+
+    server = serve(slow_to_accept, **NO_PINGS)
+    request = UPGRADE + text_frame("early")  # one write: the frame comes in the handshake's read
+    with RawHttpClient(server.address, timeout=WAIT) as client:
+        client.send(request)
+        message = next_record(records, "received the message sent behind the handshake")
+    assert message.get("text") == "early", (
+        f"the client sent its handshake and a text 'early' in one write (a client may\n"
+        f"  send frames before the 101 arrives); the app's first message was {message!r}.\n"
+        "  Next step: keep the bytes after the head (feed_past_upgrades), hand them\n"
+        "  to the WebSocket, and read them once the app accepts (accept()).")
 
 
 @pytest.mark.exercise("10.3")

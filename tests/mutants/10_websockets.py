@@ -88,6 +88,10 @@ MUTANTS.update({
         "if False and is_websocket_request(")],
     "WebSocket not counted in connections": [("websocket", "        self.shared.connections.add(self)\n", "")],
     # 10.3 messages and closing
+    "bytes after the handshake's head dropped": [("server", "self.upgrade_data = bytes(data) + self.unparsed",
+                                                   'self.upgrade_data = b""')],
+    "early frames not read at accept": [("websocket", "        self.schedule_ping()\n        self.read_events()\n",
+                                         "        self.schedule_ping()\n")],
     "ping not answered": [("websocket", "                    self.transport.write(pong_frame(event.payload))\n",
                            "                    pass\n")],
     "ping shown to the app": [("websocket", "                if self.state is State.OPEN:  # §5.5.2",

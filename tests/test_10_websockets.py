@@ -110,7 +110,6 @@ OPCODE_NAMES = {0x0: "continuation", 0x1: "text", 0x2: "binary", 0x8: "close", 0
 class ServerFrame:
     opcode: int
     fin: bool
-    masked: bool
     payload: bytes
 
     @property
@@ -127,12 +126,12 @@ class ServerFrame:
         return f"{name} {show_bytes(self.payload, 80)}"
 
 
-TIMED_OUT = ServerFrame(-1, True, False, b"")  # read_frame()'s answer when nothing came in time
+TIMED_OUT = ServerFrame(-1, True, b"")  # read_frame()'s answer when nothing came in time
 
 
 def read_frame(client: RawHttpClient) -> ServerFrame | None:
     """The next frame the server sent (RFC 6455 §5.2); None if it closed TCP first,
-    TIMED_OUT if nothing came within the client's timeout."""
+    TIMED_OUT if nothing came within the client's timeout. A masked frame fails the test."""
     try:
         first, second = client.read_exactly(2)
         length = second & 0x7F
@@ -140,15 +139,17 @@ def read_frame(client: RawHttpClient) -> ServerFrame | None:
             length = int.from_bytes(client.read_exactly(2), "big")
         elif length == 127:
             length = int.from_bytes(client.read_exactly(8), "big")
-        mask = client.read_exactly(4) if second & 0x80 else b""
+        masked = bool(second & 0x80)
+        header = bytes([first, second]) + (client.read_exactly(4) if masked else b"")
         payload = client.read_exactly(length)
     except socket.timeout:
         return TIMED_OUT
     except (ConnectionError, OSError):  # closed or reset: no (more) frames
         return None
-    if mask:
-        payload = bytes(byte ^ mask[index % 4] for index, byte in enumerate(payload))
-    return ServerFrame(first & 0x0F, bool(first & 0x80), bool(mask), payload)
+    if masked:
+        pytest.fail(f"the server sent a masked frame ({show_bytes(header + payload, 60)}): RFC 6455\n"
+                    "  §5.1: a server MUST NOT mask. Build server frames with the MASK bit 0.", pytrace=False)
+    return ServerFrame(first & 0x0F, bool(first & 0x80), payload)
 
 
 def next_message_or_close(client: RawHttpClient) -> ServerFrame | None:

@@ -71,6 +71,7 @@ UPGRADE_WITH_QUERY_AND_SUBPROTOCOLS = upgrade_request(b"Sec-WebSocket-Protocol: 
                                                       path=b"/chat/room?name=lobby&x=1")
 UPGRADE_CONNECTION_LIST = upgrade_request(connection=b"keep-alive, Upgrade")  # what Firefox sends
 UPGRADE_OTHER_CASE = upgrade_request(upgrade=b"WebSocket", connection=b"upgrade")  # tokens ignore case
+UPGRADE_OVER_HTTP_1_0 = upgrade_request().replace(b"HTTP/1.1", b"HTTP/1.0", 1)
 UPGRADE_VERSION_12 = upgrade_request(version=b"12")
 UPGRADE_VERSION_8 = upgrade_request(version=b"8")
 UPGRADE_WITHOUT_KEY = upgrade_request(key=None)
@@ -331,6 +332,22 @@ def test_upgrade_and_connection_are_read_as_case_insensitive_token_lists(serve, 
             "  (RFC 6455 §4.2.1, RFC 9110 §7.6.1): Firefox sends\n"
             "  `Connection: keep-alive, Upgrade`. Split the values on commas, strip\n"
             "  and lower-case each token (is_websocket_request).")
+
+
+@pytest.mark.exercise("10.2")
+def test_an_upgrade_in_an_http_1_0_request_is_not_a_websocket(serve):
+    server = serve(echo_app(), **NO_PINGS)
+    with RawHttpClient(server.address, timeout=WAIT) as client:
+        client.send(UPGRADE_OVER_HTTP_1_0)
+        try:
+            status = client.read_response()[0]
+        except (ConnectionError, ValueError) as error:
+            status = f"no response ({error})"
+        assert status != 101 and isinstance(status, int), handshake_report(
+            UPGRADE_OVER_HTTP_1_0, client, server.address[1],
+            "a WebSocket handshake is an HTTP/1.1 GET (RFC 6455 §4.2.1), and a server\n"
+            "  ignores Upgrade in an HTTP/1.0 request (RFC 9110 §7.8): serve it as a\n"
+            "  plain request (or refuse it with 400). Check the version in the hook.")
 
 
 @pytest.mark.exercise("10.2")

@@ -84,8 +84,8 @@ MUTANTS.update({
     "app returning without accepting leaves the handshake unanswered": [(
         "websocket", 'self.refuse(500, [], b"500 Internal Server Error\\n")', "self.transport.close()")],
     "the hook missing (upgrade served as HTTP)": [(
-        "server", "if self.parser.should_upgrade() and is_websocket_request(",
-        "if False and is_websocket_request(")],
+        "server", "if (self.parser.should_upgrade() and http_version", "if (False and http_version")],
+    "an HTTP/1.0 Upgrade taken for a WebSocket": [("server", 'and http_version != "1.0"\n', "\n")],
     "WebSocket not counted in connections": [("websocket", "        self.shared.connections.add(self)\n", "")],
     # 10.3 messages and closing
     "bytes after the handshake's head dropped": [("server", "self.upgrade_data = bytes(data) + self.unparsed",

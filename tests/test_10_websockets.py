@@ -389,13 +389,14 @@ def test_the_app_gets_a_websocket_scope_and_websocket_connect_first(serve):
         "  Next step: websocket_scope() copies path, query_string, headers, client and\n"
         "  server from the http scope and adds scheme ws and the offered subprotocols.")
     assert (b"sec-websocket-key", KEY) in [tuple(header) for header in scope.get("headers", [])], (
-        f"scope['headers'] must hold the request's headers (lower-case names, bytes): got {scope.get('headers')!r}")
+        f"scope['headers'] must hold the request's headers (lower-case names,\n"
+        f"  bytes): got {scope.get('headers')!r}")
     asgi = scope.get("asgi", {})
     assert asgi.get("version") == "3.0" and str(asgi.get("spec_version")).startswith("2."), (
         f"scope['asgi'] should be {{'version': '3.0', 'spec_version': '2.4'}}: got {scope.get('asgi')!r}")
     assert "websocket.http.response" in scope.get("extensions", {}), (
-        f"scope['extensions'] should announce 'websocket.http.response' (the server supports it): "
-        f"got {scope.get('extensions')!r}")
+        f"scope['extensions'] should announce 'websocket.http.response' (the\n"
+        f"  server supports it): got {scope.get('extensions')!r}")
     assert first == {"type": "websocket.connect"}, (
         f"the app's first receive() must give {{'type': 'websocket.connect'}}: got {first!r}")
 
@@ -645,8 +646,8 @@ def test_the_clients_close_is_echoed_tcp_closed_and_the_app_gets_its_code(serve)
             "  see close_received().")
     code = disconnect_code(records, "the client's close 4000")
     assert code == 4000, (
-        f"the client closed with 4000; the app's websocket.disconnect said code {code}.\n"
-        "  Next step: websocket.disconnect carries the code of the client's Close frame.")
+        f"the client closed with 4000; the app's websocket.disconnect said {code}.\n"
+        "  Next step: websocket.disconnect carries the code of the client's Close.")
 
 
 @pytest.mark.exercise("10.3")
@@ -704,8 +705,9 @@ def test_an_app_that_ends_after_accepting_closes_the_websocket(serve, app, code)
         closed = client.closed_by_server()
     what = "returned" if code == 1000 else "raised"
     assert answer is not None and answer.code == code, (
-        f"the app {what} after accepting: the server closes with {code} (RFC 6455 §7.4.1:\n"
-        f"  1000 normal, 1011 an unexpected condition); it sent: {answer or 'nothing'}\n"
+        f"the app {what} after accepting: the server closes with {code}\n"
+        f"  (RFC 6455 §7.4.1: 1000 normal, 1011 an unexpected condition);\n"
+        f"  it sent: {answer or 'nothing'}\n"
         "  Next step: run_asgi() ends an OPEN socket with start_closing().")
     assert closed, "after the client's Close answers the server's, the server closes TCP (§7.1.1)"
 
@@ -723,7 +725,8 @@ def test_a_protocol_error_closes_with_its_code_and_the_app_sees_it(serve, frame,
     assert answer is not None and answer.code == code, (
         f"the client sent {show_bytes(frame, 60)}: the server must send a Close\n"
         f"  with {code} (RFC 6455 §7.4.1); it sent: {answer or 'nothing (it closed TCP)'}\n"
-        "  Next step: read_events() turns a ProtocolError into start_closing(error.code).")
+        "  Next step: read_events() turns a ProtocolError into\n"
+        "  start_closing(error.code).")
     seen = disconnect_code(records, f"a frame the server must refuse with {code}")
     assert seen == code, f"the app's websocket.disconnect said {seen}; the connection closed with {code}"
 
@@ -737,7 +740,8 @@ def test_a_dropped_connection_gives_the_app_disconnect_1006(serve):
     code = disconnect_code(records, "the client dropped the TCP connection")
     assert code == 1006, (
         f"TCP closed with no Close frame: websocket.disconnect should say 1006\n"
-        f"  (RFC 6455 §7.1.5: closed abnormally); it said {code}. See connection_lost().")
+        f"  (RFC 6455 §7.1.5: closed abnormally); it said {code}.\n"
+        "  See connection_lost().")
 
 
 @pytest.mark.exercise("10.3")
@@ -771,7 +775,7 @@ def test_send_after_the_close_raises_oserror_in_the_app(serve):
 
 # --- 10.4 flow control and limits --------------------------------------------------------------
 
-def push_until_stalled(sock: socket.socket, stream: bytes, stall: float = 0.7, limit: float = 8.0) -> int:
+def push_stream_until_stalled(sock: socket.socket, stream: bytes, stall: float = 0.7, limit: float = 8.0) -> int:
     """Send `stream` from the start until it is all sent, the socket takes nothing for `stall` s,
     or `limit` s pass. Returns bytes sent (frames stay whole: the stream is sent in order)."""
     sock.setblocking(False)
@@ -830,7 +834,7 @@ def test_reading_pauses_while_the_app_does_not_receive(serve):
     server = serve(reluctant_app, ws_max_queue=4, **NO_PINGS)
     stream = client_frame(BINARY, b"m" * 65536) * message_count
     with open_websocket(server) as client:
-        sent = push_until_stalled(client.sock, stream)
+        sent = push_stream_until_stalled(client.sock, stream)
         assert sent < len(stream) // 2, (
             f"The app has not received a message, yet the server took {sent / MB:.0f} MB of\n"
             f"  frames from the client (ws_max_queue=4): it kept reading into memory.\n"
@@ -838,15 +842,16 @@ def test_reading_pauses_while_the_app_does_not_receive(serve):
             "  and call transport.pause_reading(); resume when receive() takes one\n"
             "  (update_reading).")
         may_receive.set()
-        sent += push_until_stalled(client.sock, stream[sent:], stall=WAIT, limit=15.0)
+        sent += push_stream_until_stalled(client.sock, stream[sent:], stall=WAIT, limit=15.0)
         assert sent == len(stream), (
             f"after the app began to receive, the client could send only {sent / MB:.1f} of\n"
             f"  {len(stream) / MB:.0f} MB: once receive() makes room in the inbox, read again\n"
             "  (transport.resume_reading(), in update_reading()).")
         received = next_record(records, f"received all {message_count} messages")
     assert received == message_count, (
-        f"the client sent {message_count} messages; the app received {received}: once it\n"
-        "  receives, reading must resume until every message is in (receive(), update_reading).")
+        f"the client sent {message_count} messages; the app received {received}:\n"
+        "  once it receives, reading must resume until every message is in\n"
+        "  (receive(), update_reading).")
 
 
 @pytest.mark.exercise("10.4")
@@ -879,7 +884,8 @@ def test_the_apps_send_waits_while_the_client_does_not_read(serve):
     ended = next_record(records, "ended after the client reset the connection")
     assert ended.startswith("send() raised"), (
         f"the client reset the connection while the app's send() waited for it to read;\n"
-        f"  the app reported: {ended}. connection_lost must wake drain(), which then raises.")
+        f"  the app reported: {ended}.\n"
+        "  Next step: connection_lost must wake drain(), which then raises.")
 
 
 def answer_pings(client: RawHttpClient, pings: int) -> list[ServerFrame]:
@@ -918,8 +924,9 @@ def test_a_client_answering_pings_stays_connected(serve):
         try:
             echoed = client.recv(timeout=WAIT)
         except ConnectionClosed as error:
-            pytest.fail(f"a client that answers every ping was closed after 1.5 s ({error}): a pong with\n"
-                        "  the ping's payload proves the peer alive (pong_received).", pytrace=False)
+            pytest.fail(f"a client that answers every ping was closed within 1.5 s\n"
+                        f"  ({error}): a pong with the ping's payload proves the peer alive\n"
+                        "  (pong_received).", pytrace=False)
     assert echoed == "still there?"
 
 
@@ -1071,9 +1078,10 @@ def test_the_close_handshake_completes_while_the_apps_inbox_is_full(serve):
     assert answer is not None and answer.code == 1000, f"the app closed with 1000; the server sent {answer}"
     assert closed, (
         "the app closed (1000) with a message and the disconnect waiting for its\n"
-        "  receive() (ws_max_queue=2); the client answered with its Close, yet 2 s later\n"
-        "  the server still held TCP open. Once closing, nothing more is queued for the\n"
-        "  app: the inbox limit must not keep read_events() from reading the Close.")
+        "  receive() (ws_max_queue=2); the client answered with its Close, yet 2 s\n"
+        "  later the server still held TCP open. Once closing, nothing more is\n"
+        "  queued for the app: the inbox limit must not keep read_events() from\n"
+        "  reading the Close.")
 
 
 # --- A stub behind a failure ------------------------------------------------------------------

@@ -527,6 +527,23 @@ def test_plain_http_requests_still_work_on_the_same_server_and_connection(serve)
         f"the WebSocket opened after a plain request did not echo 'after': got {echoed}")
 
 
+@pytest.mark.exercise("10.2")
+def test_an_idle_websocket_outlives_the_http_timeouts(serve):
+    server = serve(echo_app(), timeout_keep_alive=0.2, timeout_request_head=0.2, **NO_PINGS)
+    with ws_client(server) as client:
+        threading.Event().wait(0.8)  # four times either HTTP timeout, with nothing sent
+        client.send("still open?")
+        try:
+            echoed = client.recv(timeout=WAIT)
+        except (ConnectionClosed, TimeoutError) as error:
+            pytest.fail(f"an idle WebSocket was closed ({error!r}) within 0.8 s, with\n"
+                        "  timeout_keep_alive and timeout_request_head at 0.2 s: those clocks\n"
+                        "  are HTTP's. Stop the connection's deadline when it becomes a\n"
+                        "  WebSocket (switch_to_websocket); keep-alive pings watch it now.",
+                        pytrace=False)
+    assert echoed == "still open?"
+
+
 async def returns_before_accepting(scope, receive, send):
     await receive()
 
@@ -1051,7 +1068,11 @@ def test_websockets_count_against_limit_concurrency(serve):
         with RawHttpClient(server.address, timeout=WAIT) as client:
             client.send(UPGRADE)
             status = client.read_response()[0]
-    assert status == 101, f"after the WebSocket closed, a new handshake got {status}: leave server.connections"
+    assert status == 101, (
+        f"after the WebSocket closed, a new handshake got {status}: something still\n"
+        "  counts against limit_concurrency=1. The HTTP connection leaves\n"
+        "  server.connections when the WebSocket takes its place\n"
+        "  (switch_to_websocket), and the WebSocket in connection_lost.")
 
 
 @pytest.mark.exercise("10.4")

@@ -86,6 +86,14 @@ MUTANTS.update({
     "the hook missing (upgrade served as HTTP)": [(
         "server", "if (self.parser.should_upgrade() and http_version", "if (False and http_version")],
     "an HTTP/1.0 Upgrade taken for a WebSocket": [("server", 'and http_version != "1.0"\n', "\n")],
+    "the HTTP connection left in server.connections after the switch": [(
+        "server", "        self.shared.connections.discard(self)  # the WebSocket takes this connection's place\n",
+        "")],
+    "the HTTP keep-alive clock left running on the WebSocket": [(
+        "server", "        self.deadline = None\n        if self.timer is not None:\n            self.timer.cancel()\n"
+                  "            self.timer = None\n        self.shared.connections.discard(self)  # the WebSocket",
+        "        self.wait_for_bytes(self.shared.timeout_keep_alive)\n"
+        "        self.shared.connections.discard(self)  # the WebSocket")],
     "WebSocket not counted in connections": [("websocket", "        self.shared.connections.add(self)\n", "")],
     # 10.3 messages and closing
     "bytes after the handshake's head dropped": [("server", "self.upgrade_data = bytes(data) + self.unparsed",

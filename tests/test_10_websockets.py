@@ -739,11 +739,17 @@ def test_a_protocol_error_closes_with_its_code_and_the_app_sees_it(serve, frame,
     with open_websocket(server) as client:
         client.send(frame)
         answer = next_message_or_close(client)
+        client.sock.settimeout(2.0)
+        closed = client.closed_by_server()
     assert answer is not None and answer.code == code, (
         f"the client sent {show_bytes(frame, 60)}: the server must send a Close\n"
         f"  with {code} (RFC 6455 §7.4.1); it sent: {answer or 'nothing (it closed TCP)'}\n"
         "  Next step: read_events() turns a ProtocolError into\n"
         "  start_closing(error.code).")
+    assert closed, (
+        f"after its Close {code} the server kept TCP open for 2 s. A protocol error\n"
+        "  fails the connection (RFC 6455 §7.1.7): send the Close, then close TCP at\n"
+        "  once; the bytes after the error cannot be parsed, the client's Close too.")
     seen = disconnect_code(records, f"a frame the server must refuse with {code}")
     assert seen == code, f"the app's websocket.disconnect said {seen}; the connection closed with {code}"
 

@@ -284,6 +284,9 @@ class WebSocketProtocol(asyncio.Protocol):
                 if self.state is State.OPEN:
                     logger.info("WebSocket protocol error from %s: %s", self.scope["client"], error)
                     self.start_closing(error.code, error.reason)
+                    # §7.1.7 "Fail the WebSocket Connection": after our Close, close TCP; no data
+                    # from the peer is processed any more, its Close included.
+                    self.transport.close()
                 return  # while CLOSING a broken peer's bytes are just dropped
             if event is None:
                 break

@@ -124,6 +124,10 @@ MUTANTS.update({
                                                "            self.end_after_app(NORMAL_CLOSURE)\n")],
     "protocol error not closed": [("websocket", "                    self.start_closing(error.code, error.reason)\n",
                                    "                    self.transport.close()\n")],
+    "a protocol error waits for the peer's Close (TCP left open)": [(
+        "websocket", "                    # §7.1.7 \"Fail the WebSocket Connection\": after our Close, close TCP; no data\n"
+                     "                    # from the peer is processed any more, its Close included.\n"
+                     "                    self.transport.close()\n", "")],
     "send() after the close returns silently": [(
         "websocket", "            raise ClientDisconnected(f\"{message['type']!r} after the WebSocket closed",
         "            return None; (f\"{message['type']!r} after the WebSocket closed")],

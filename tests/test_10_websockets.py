@@ -225,10 +225,14 @@ def server_folder() -> str:
 @pytest.fixture
 def serve(serve):
     """The shared serve() (tests/conftest.py), with a ws_* option the learner's Server does
-    not take yet turned into the exercise that adds it."""
+    not take yet turned into the exercise that adds it. At teardown it first lets each
+    server see its clients leave (see let_clients_leave)."""
+    started = []
+
     def start(app, **options):
         try:
-            return serve(app, **options)
+            started.append(serve(app, **options))
+            return started[-1]
         except TypeError as error:
             if "keyword" not in str(error):
                 raise
@@ -237,7 +241,22 @@ def serve(serve):
         pytest.fail(f"Server(...) does not accept `{name}=` yet.\n"
                     f"  Next step: exercise {exercise}: add it to Server.__init__ (uvicorn's name and\n"
                     "  default), keep it on self, and use it in websocket.py.", pytrace=False)
-    return start
+    yield start
+    for server in started:
+        let_clients_leave(server)
+
+
+def let_clients_leave(server, seconds: float = 1.0) -> None:
+    """Wait (1 s at most) until the server has seen every client of the test go.
+
+    The test's clients are closed by now, but the server notices a moment later; a
+    shutdown() before that would meet an open WebSocket and call its shut_down(), so
+    every test of 10.2-10.4 would need 10.5 done. `connections` is the reference's name
+    for the set of open connections; a server without one is not waited for."""
+    connections = getattr(server.server, "connections", None)
+    deadline = time.monotonic() + seconds
+    while connections and time.monotonic() < deadline:
+        time.sleep(0.01)  # a bounded poll of another thread's set: nothing to wait on instead
 
 
 def url(server, path: str = "/chat") -> str:

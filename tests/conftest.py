@@ -253,6 +253,9 @@ def _stub_not_implemented(error: BaseException) -> str:
         found = STUB_ERROR.search(str(error))
         if found:
             return found[1]
+        for inner in getattr(error, "exceptions", ()):  # an exception group: a teardown's several errors
+            if found := _stub_not_implemented(inner):
+                return found
         error = error.__cause__ or error.__context__
     return ""
 

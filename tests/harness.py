@@ -171,6 +171,8 @@ class AsgiServerThread:
             future = asyncio.run_coroutine_threadsafe(self.server.shutdown(), self.loop)
             try:
                 future.result(self.timeout)
+            except NotImplementedError:  # a RuntimeError too: a stub on the shutdown path (10.5's shut_down)
+                raise
             except RuntimeError:
                 pass  # the loop already stopped: serve_forever() ended by itself
             except concurrent.futures.TimeoutError:

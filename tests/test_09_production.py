@@ -656,6 +656,14 @@ SERVER_APP = textwrap.dedent('''
                     say("APP: lifespan shutdown")
                     await send({"type": "lifespan.shutdown.complete"})
                     return
+        if scope["type"] == "websocket":  # lesson 10 (its server passes WebSockets on): wait for the end
+            await receive()
+            await send({"type": "websocket.accept"})
+            say("APP: websocket open")
+            while (message := await receive())["type"] != "websocket.disconnect":
+                pass
+            say(f"APP: websocket.disconnect {message.get('code')}")
+            return
         path = scope["path"]
         if path == "/upload":  # never reads the body
             say("APP: upload started")

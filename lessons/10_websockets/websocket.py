@@ -241,9 +241,10 @@ class WebSocketProtocol(asyncio.Protocol):
         raise NotImplementedError("Exercise 10.3: run the app; after it returns or crashes: 500 if it never answered the handshake, a Close (1000, or 1011 for a crash) if OPEN.")
 
     def end_after_app(self, code: int) -> None:
-        """The app is done: refuse a handshake it never answered (500), close an open socket with `code`."""
+        """The app is done: refuse a handshake it never answered (500; 503 when shutdown ended
+        it), close an open socket with `code`."""
         # TODO: exercise 10.3
-        raise NotImplementedError("Exercise 10.3: CONNECTING or RESPONDING: 500 and close; OPEN: start_closing(code).")
+        raise NotImplementedError("Exercise 10.3: CONNECTING or RESPONDING: 500 (503 for SERVICE_RESTART) and close; OPEN: start_closing(code).")
 
     async def receive(self) -> Message:
         """websocket.connect first, then each message, then websocket.disconnect (again and again)."""

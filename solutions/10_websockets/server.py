@@ -535,7 +535,9 @@ class HttpProtocol(asyncio.Protocol):
                 self.check_content_length()  # 9.2: refuse before a byte of body is read
         app = self.app
         keep_alive = http_version == "1.1" and self.parser.should_keep_alive() and not self.shared.stopping
-        if self.parser.should_upgrade() and is_websocket_request(self.parser.get_method().decode(), headers):
+        # 10.2: a WebSocket needs HTTP/1.1 (RFC 6455 §4.2.1); an HTTP/1.0 Upgrade is ignored (RFC 9110 §7.8)
+        if (self.parser.should_upgrade() and http_version != "1.0"
+                and is_websocket_request(self.parser.get_method().decode(), headers)):
             refusal = handshake_refusal(headers)  # 10.2: 426 for another version, 400 for a bad key
             if self.shared.stopping:
                 refusal = 503, [], "the server is shutting down"

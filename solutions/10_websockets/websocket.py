@@ -278,7 +278,9 @@ class WebSocketProtocol(asyncio.Protocol):
         """Act on every event the parser has, while the app's inbox has room."""
         # EXERCISE 10.3: messages go to the inbox; pings get a pong; a Close is answered; a ProtocolError closes with its code.
         parser = self.parser
-        while len(self.inbox) < self.shared.ws_max_queue:  # 10.4: a full inbox leaves the rest in the parser
+        # 10.4: a full inbox leaves the rest in the parser; once closing, nothing more is queued
+        # for the app, so the limit must not keep the peer's Close unread (§7.1.2).
+        while len(self.inbox) < self.shared.ws_max_queue or self.state is not State.OPEN:
             try:
                 event = parser.next_event()
             except ProtocolError as error:
@@ -370,9 +372,13 @@ class WebSocketProtocol(asyncio.Protocol):
         # END EXERCISE
 
     def end_after_app(self, code: int) -> None:
-        """The app is done: refuse a handshake it never answered (500), close an open socket with `code`."""
-        # EXERCISE 10.3: CONNECTING or RESPONDING: 500 and close; OPEN: start_closing(code).
+        """The app is done: refuse a handshake it never answered (500; 503 when shutdown ended
+        it), close an open socket with `code`."""
+        # EXERCISE 10.3: CONNECTING or RESPONDING: 500 (503 for SERVICE_RESTART) and close; OPEN: start_closing(code).
         if self.state is State.CONNECTING or self.state is State.RESPONDING:
+            if code == SERVICE_RESTART:  # 10.5: shutdown cut the app off; the app did not crash (lesson 09: 503)
+                self.refuse(503, [], b"503 Service Unavailable\n")
+                return
             self.refuse(500, [], b"500 Internal Server Error\n")
         elif self.state is State.OPEN:
             self.start_closing(code)

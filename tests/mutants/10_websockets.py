@@ -85,3 +85,87 @@ MUTANTS.update({
     "the app's content-length sent beside the server's": [(
         "websocket", 'if bytes(name).lower() not in (b"content-length", b"connection")]', "]")],
 })
+
+# 10.2-10.5: the server's WebSocket behaviour (websocket.py; "server": the hook in server.py).
+# Caught by tests/test_10_websockets.py.
+MUTANTS.update({
+    # 10.2 the handshake
+    "accept key computed without the RFC's GUID": [("websocket", "hashlib.sha1(key.strip() + GUID)",
+                                                    "hashlib.sha1(key.strip())")],
+    "Connection compared whole, case-sensitively": [(
+        "websocket", 'and b"upgrade" in header_tokens(headers, b"connection"))',
+        'and (b"connection", b"Upgrade") in headers)')],
+    "version not checked (no 426)": [("websocket", 'if versions != [b"13"]:', "if False:")],
+    "key not checked (no 400)": [("websocket", "    if len(nonce) != 16:\n", "    if False:\n")],
+    "403 not sent for close-before-accept: accepted, then closed": [(
+        "websocket", 'self.refuse(403, [], b"403 Forbidden\\n")',
+        'self.accept({"type": "websocket.accept"}); self.start_closing(NORMAL_CLOSURE)')],
+    "subprotocol chosen by the app not sent": [("websocket", "    if subprotocol is not None:\n",
+                                                "    if False:\n")],
+    "app returning without accepting leaves the handshake unanswered": [(
+        "websocket", 'self.refuse(500, [], b"500 Internal Server Error\\n")', "self.transport.close()")],
+    "the hook missing (upgrade served as HTTP)": [(
+        "server", "if (self.parser.should_upgrade() and http_version", "if (False and http_version")],
+    "an HTTP/1.0 Upgrade taken for a WebSocket": [("server", 'and http_version != "1.0"\n', "\n")],
+    "the HTTP connection left in server.connections after the switch": [(
+        "server", "        self.shared.connections.discard(self)  # the WebSocket takes this connection's place\n",
+        "")],
+    "the HTTP keep-alive clock left running on the WebSocket": [(
+        "server", "        self.deadline = None\n        if self.timer is not None:\n            self.timer.cancel()\n"
+                  "            self.timer = None\n        self.shared.connections.discard(self)  # the WebSocket",
+        "        self.wait_for_bytes(self.shared.timeout_keep_alive)\n"
+        "        self.shared.connections.discard(self)  # the WebSocket")],
+    "WebSocket not counted in connections": [("websocket", "        self.shared.connections.add(self)\n", "")],
+    # 10.3 messages and closing
+    "bytes after the handshake's head dropped": [("server", "self.upgrade_data = bytes(data) + self.unparsed",
+                                                   'self.upgrade_data = b""')],
+    "early frames not read at accept": [("websocket", "        self.schedule_ping()\n        self.read_events()\n",
+                                         "        self.schedule_ping()\n")],
+    "ping not answered": [("websocket", "                    self.transport.write(pong_frame(event.payload))\n",
+                           "                    pass\n")],
+    "ping shown to the app": [("websocket", "                if self.state is State.OPEN:  # §5.5.2",
+                               "                self.deliver({'type': 'websocket.receive', 'bytes': event.payload})\n"
+                               "                if self.state is State.OPEN:  # §5.5.2")],
+    "1005 sent on the wire": [("websocket", "self.transport.write(close_frame(None if close.code == NO_STATUS_RECEIVED "
+                                            "else close.code))", "self.transport.write(b'\\x88\\x02' + "
+                                            "close.code.to_bytes(2, 'big'))")],
+    "close not echoed": [("websocket", "            self.transport.write(close_frame(None if close.code == "
+                                       "NO_STATUS_RECEIVED else close.code))\n", "")],
+    "TCP left open after the close handshake": [(
+        "websocket", "        self.transport.close()  # the server closes TCP first", "        pass  # ")],
+    "disconnect code always 1000": [("websocket", "self.close_code, self.close_reason = close.code, close.reason",
+                                     "self.close_code, self.close_reason = NORMAL_CLOSURE, close.reason")],
+    "1006 not reported on a dropped connection": [(
+        "websocket", "self.close_code = ABNORMAL_CLOSURE  # no Close frame either way",
+        "self.close_code = NORMAL_CLOSURE  # no Close frame either way")],
+    "text sent as binary": [("websocket", "text_frame(text) if text is not None else binary_frame(data)",
+                             "binary_frame(text.encode()) if text is not None else binary_frame(data)")],
+    "app's close reason dropped": [("websocket", 'message.get("reason") or ""', '""')],
+    "app crash closes with 1000, not 1011": [("websocket", "            self.end_after_app(INTERNAL_ERROR)\n",
+                                               "            self.end_after_app(NORMAL_CLOSURE)\n")],
+    "send() after the close returns silently": [(
+        "websocket", "            raise ClientDisconnected(f\"{message['type']!r} after the WebSocket closed",
+        "            return None; (f\"{message['type']!r} after the WebSocket closed")],
+    # 10.4 flow control, limits, keep-alive
+    "reading never paused": [("websocket", "                self.transport.pause_reading()\n",
+                              "                pass\n")],
+    "the inbox limit keeps the peer's Close unread": [(
+        "websocket", "while len(self.inbox) < self.shared.ws_max_queue or self.state is not State.OPEN:",
+        "while len(self.inbox) < self.shared.ws_max_queue:")],
+    "reading never resumed": [("websocket", "                self.transport.resume_reading()\n",
+                               "                pass\n")],
+    "send() never waits (drain ignored)": [(
+        "websocket", "            if self.drained is not None:  # 10.4: the client is not reading: wait until it does\n"
+                     "                await self.drain()\n", "")],
+    "keep-alive ping never sent": [("websocket", "            self.set_timer(self.shared.ws_ping_interval, "
+                                                 "self.send_ping)\n", "            pass\n")],
+    "pong not checked: the next ping never comes": [("websocket", "            self.schedule_ping()\n        # END",
+                                                     "            pass\n        # END")],
+    "dead peer never closed": [("websocket", "            self.set_timer(self.shared.ws_ping_timeout, "
+                                             "self.ping_timed_out)\n", "            pass\n")],
+    # 10.5 shutdown
+    "a handshake cut off by shutdown gets 500": [("websocket", "            if code == SERVICE_RESTART:  # 10.5",
+                                                  "            if False:  # 10.5")],
+    "shutdown does not close WebSockets": [("websocket", "            self.start_closing(SERVICE_RESTART, "
+                                                         "\"server shutting down\")\n", "            pass\n")],
+})

@@ -137,12 +137,22 @@ def exercise_of(item: pytest.Item) -> str:
 # exercise id -> the test of it that hung (pytest-timeout stopped it). One learner loop
 # that never ends would otherwise cost every test of the exercise its full time limit.
 HUNG: dict[str, str] = {}
+# exercise id -> (the test, the stub message) when the exercise's own stub made a test of it
+# fail slowly: a server test waits for an answer the stub never lets come. The exercise's
+# other tests would each wait as long; they are reported as blocked by the same stub instead.
+SLOW_STUB_SECONDS = 1.0
+STUBBED_SLOWLY: dict[str, tuple[str, str]] = {}
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
     hung = HUNG.get(exercise_of(item))
     if hung:
         pytest.fail(HUNG_BEFORE.format(test=hung), pytrace=False)
+    stubbed = STUBBED_SLOWLY.get(exercise_of(item))
+    if stubbed:
+        test, stub_message = stubbed
+        pytest.fail(f"NotImplementedError: {stub_message}\n(not run: {test} of the same exercise waited "
+                    f"on this stub first)", pytrace=False)
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -160,6 +170,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     report.course_detail = {"message": "", "frames": learner_frames(traceback_of(error)),
                             "test_line": _test_line(item, call)}
     if stub_message:
+        own_stub = stub_message.startswith(f"Exercise {report.exercise}:")  # not a later exercise's
+        if own_stub and call.when == "call" and call.duration >= SLOW_STUB_SECONDS:
+            STUBBED_SLOWLY.setdefault(report.exercise, (item.name, stub_message))
         report.not_started = True
         report.longrepr = (
             f"NotImplementedError: {stub_message}\n"

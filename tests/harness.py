@@ -3,8 +3,11 @@ descriptors, and describing what crossed the wire when a network test fails."""
 
 from __future__ import annotations
 
+import functools
 import importlib.util
+import logging
 import os
+import re
 import shlex
 import sys
 import traceback
@@ -547,3 +550,80 @@ def carry_tests(module, old: int, new: int, exercise: str, *, drop_cases: dict[s
         carried.pytestmark = marks + [pytest.mark.exercise(exercise).mark]
         copies[name] = carried
     return copies
+
+
+# --- Lesson 10: the stub behind a server test's failure -----------------------------------
+# A stub raising in the server's thread is logged there (by asyncio for a callback such as
+# data_received, by run_asgi for the app's task) or, inside httptools' callbacks, turned
+# into a 400. When a test fails, the stub it hit (logged during the test), or else the
+# first stub left in frames.py or websocket.py of its exercise or an earlier one, is
+# raised instead: the report then says which exercise to write, not "expected 101, got 400".
+
+STUB_RAISE = re.compile(r"NotImplementedError\(['\"](Exercise 10\.(\d+): .*)['\"]\)\s*$", re.MULTILINE)
+STUBS_HIT: list[str] = []  # stub messages logged by the server during the current test
+
+
+class StubsHit(logging.Handler):
+    """Keeps the message of every stub NotImplementedError in a logged exception's chain."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        error = record.exc_info[1] if record.exc_info else None
+        while error is not None:
+            if isinstance(error, NotImplementedError) and str(error).startswith("Exercise 10."):
+                STUBS_HIT.append(str(error))
+                return
+            error = error.__cause__ or error.__context__
+
+
+@pytest.fixture(autouse=True)
+def stubs_hit():
+    """Collects the stubs the server hits during each test (import it into a lesson-10 test module)."""
+    STUBS_HIT.clear()
+    handler = StubsHit(logging.ERROR)
+    logging.getLogger().addHandler(handler)
+    yield
+    logging.getLogger().removeHandler(handler)
+
+
+def stub_behind_failure(exercise: str) -> str:
+    """The message of the stub that most likely made a test of `exercise` fail, or ''."""
+    if STUBS_HIT:
+        return STUBS_HIT[0]
+    last = int(exercise.split(".")[1])
+    for module in ("frames.py", "websocket.py"):
+        try:
+            source = (IMPL_DIR / "10_websockets" / module).read_text()
+        except (OSError, TypeError):
+            continue
+        for stub in STUB_RAISE.finditer(source):
+            if int(stub[2]) <= last:
+                return stub[1]
+    return ""
+
+
+def names_its_stub(test):
+    """`test`, reporting the stub behind its failure (if one is) as a NotImplementedError."""
+    exercise = next(mark.args[0] for mark in test.pytestmark if mark.name == "exercise")
+
+    @functools.wraps(test)
+    def run(*args, **kwargs):
+        try:
+            return test(*args, **kwargs)
+        except NotImplementedError:
+            raise
+        except (Exception, pytest.fail.Exception) as failure:
+            timed_out = str(failure).startswith("Timeout")
+            stub = STUBS_HIT[0] if timed_out and STUBS_HIT else "" if timed_out else stub_behind_failure(exercise)
+            if not stub:
+                raise
+            raise NotImplementedError(stub) from failure
+    return run
+
+
+def name_stubs_behind_failures(namespace: dict) -> dict:
+    """Every test_* function of a lesson-10 server test module, wrapped by names_its_stub:
+
+        globals().update(name_stubs_behind_failures(globals()))
+    """
+    return {name: names_its_stub(test) for name, test in list(namespace.items())
+            if name.startswith("test_") and callable(test)}

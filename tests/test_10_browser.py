@@ -31,6 +31,8 @@ from pathlib import Path
 import pytest
 from websockets.sync.client import connect
 
+from tests.harness import name_stubs_behind_failures, stubs_hit  # noqa: F401 - stubs_hit: a fixture
+
 BROWSER_WAIT = 20.0  # seconds for Chromium to start, load the page and chat (it starts in ~1-3 s)
 WAIT = 5.0
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -196,3 +198,7 @@ def test_a_browser_chats_through_the_server(serve, chromium_path, tmp_path):
     assert (ending["code"], ending["wasClean"]) == (4000, True), (
         f"The page closed its WebSocket with code 4000; the browser saw it end with {ending}.\n"
         "  A clean close: the server echoes the Close with its code, then closes TCP.")
+
+
+# A failure caused by a stub names it (tests/harness.py).
+globals().update(name_stubs_behind_failures(globals()))

@@ -24,6 +24,8 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 from websockets.sync.client import connect
 
+from tests.harness import name_stubs_behind_failures, stubs_hit  # noqa: F401 - stubs_hit: a fixture
+
 WAIT = 5.0  # seconds to wait for what should happen at once
 POLICY_VIOLATION = 1008  # RFC 6455 §7.4.1: what an endpoint closes with to refuse a client
 
@@ -345,3 +347,7 @@ def test_fastapi_dependency_that_raises_refuses_the_handshake(serve):
     assert status_code == 403, (
         f"The route's dependency raised WebSocketException(1008) before accept; the client got "
         f"{status_code}.\n  FastAPI then sends websocket.close: before accept that is an HTTP 403.")
+
+
+# A failure caused by a stub names it (tests/harness.py).
+globals().update(name_stubs_behind_failures(globals()))

@@ -22,10 +22,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
-import functools
-import logging
 import queue
-import re
 import selectors
 import signal
 import socket
@@ -39,8 +36,7 @@ import pytest
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
 from websockets.sync.client import connect
 
-from tests import harness
-from tests.harness import RawHttpClient, nc_command, show_bytes, wire_report
+from tests.harness import RawHttpClient, name_stubs_behind_failures, nc_command, show_bytes, stubs_hit, wire_report  # noqa: F401
 from tests.test_09_production import server_process  # noqa: F401 - a fixture, used here too
 from tests.test_09_production import shut_down_now, wait_until_stalled, wait_until_stopped
 from tests.test_10_frames import BINARY, CLOSE, PING, PONG, RSV1, TEXT, client_frame, header_only
@@ -207,8 +203,6 @@ def waiting_app(records: queue.Queue):
 
 # --- Fixtures and helpers ------------------------------------------------------------------
 
-OPTION_EXERCISE = {"ws_max_size": "10.4", "ws_max_queue": "10.4", "ws_ping_interval": "10.4",
-                   "ws_ping_timeout": "10.4"}
 NO_PINGS = {"ws_ping_interval": None}  # tests that read raw frames want no keep-alive pings among them
 
 
@@ -237,9 +231,8 @@ def serve(serve):
             if "keyword" not in str(error):
                 raise
             name = next((n for n in options if f"'{n}'" in str(error)), "?")
-            exercise = OPTION_EXERCISE.get(name, "10.4")
         pytest.fail(f"Server(...) does not accept `{name}=` yet.\n"
-                    f"  Next step: exercise {exercise}: add it to Server.__init__ (uvicorn's name and\n"
+                    "  Next step: exercise 10.2: add it to Server.__init__ (uvicorn's name and\n"
                     "  default), keep it on self, and use it in websocket.py.", pytrace=False)
     yield start
     for server in started:
@@ -508,7 +501,7 @@ def test_a_missing_or_malformed_key_gets_400_and_the_app_is_not_called(serve, re
     open_websocket(server).close()  # and the 400 was for the key: a good handshake gets its 101
 
 
-@pytest.mark.exercise("10.2")
+@pytest.mark.exercise("10.3")  # the handshake's, checked with a message: needs 10.3
 def test_permessage_deflate_offered_is_declined_and_plain_frames_work(serve):
     server = serve(echo_app(), **NO_PINGS)
     with open_websocket(server, UPGRADE_OFFERING_DEFLATE) as client:
@@ -528,7 +521,7 @@ def test_permessage_deflate_offered_is_declined_and_plain_frames_work(serve):
         assert library_client.recv(timeout=WAIT) == "hello " * 100
 
 
-@pytest.mark.exercise("10.2")
+@pytest.mark.exercise("10.3")  # the handshake's, checked with a message: needs 10.3
 def test_plain_http_requests_still_work_on_the_same_server_and_connection(serve):
     server = serve(echo_app(), **NO_PINGS)
     with RawHttpClient(server.address, timeout=WAIT) as client:
@@ -546,7 +539,7 @@ def test_plain_http_requests_still_work_on_the_same_server_and_connection(serve)
         f"the WebSocket opened after a plain request did not echo 'after': got {echoed}")
 
 
-@pytest.mark.exercise("10.2")
+@pytest.mark.exercise("10.3")  # the handshake's, checked with a message: needs 10.3
 def test_an_idle_websocket_outlives_the_http_timeouts(serve):
     server = serve(echo_app(), timeout_keep_alive=0.2, timeout_request_head=0.2, **NO_PINGS)
     with ws_client(server) as client:
@@ -1130,72 +1123,5 @@ def test_the_close_handshake_completes_while_the_apps_inbox_is_full(serve):
         "  reading the Close.")
 
 
-# --- A stub behind a failure ------------------------------------------------------------------
-# A stub raising in the server's thread is logged there (by asyncio for a callback such as
-# data_received, by run_asgi for the app's task) or, inside httptools' callbacks, turned
-# into a 400. When a test fails, the stub it hit (logged during the test), or else the
-# first stub left in frames.py or websocket.py of its exercise or an earlier one, is
-# raised instead: the report then says which exercise to write, not "expected 101, got 400".
-
-STUB_RAISE = re.compile(r"NotImplementedError\(['\"](Exercise 10\.(\d+): .*)['\"]\)\s*$", re.MULTILINE)
-STUBS_HIT: list[str] = []  # stub messages logged by the server during the current test
-
-
-class StubsHit(logging.Handler):
-    """Keeps the message of every stub NotImplementedError in a logged exception's chain."""
-
-    def emit(self, record: logging.LogRecord) -> None:
-        error = record.exc_info[1] if record.exc_info else None
-        while error is not None:
-            if isinstance(error, NotImplementedError) and str(error).startswith("Exercise 10."):
-                STUBS_HIT.append(str(error))
-                return
-            error = error.__cause__ or error.__context__
-
-
-@pytest.fixture(autouse=True)
-def stubs_hit():
-    STUBS_HIT.clear()
-    handler = StubsHit(logging.ERROR)
-    logging.getLogger().addHandler(handler)
-    yield
-    logging.getLogger().removeHandler(handler)
-
-
-def stub_behind_failure(exercise: str) -> str:
-    """The message of the stub that most likely made a test of `exercise` fail, or ''."""
-    if STUBS_HIT:
-        return STUBS_HIT[0]
-    last = int(exercise.split(".")[1])
-    for module in ("frames.py", "websocket.py"):
-        try:
-            source = (harness.IMPL_DIR / "10_websockets" / module).read_text()
-        except (OSError, TypeError):
-            continue
-        for stub in STUB_RAISE.finditer(source):
-            if int(stub[2]) <= last:
-                return stub[1]
-    return ""
-
-
-def names_its_stub(test):
-    """`test`, reporting the stub behind its failure (if one is) as a NotImplementedError."""
-    exercise = next(mark.args[0] for mark in test.pytestmark if mark.name == "exercise")
-
-    @functools.wraps(test)
-    def run(*args, **kwargs):
-        try:
-            return test(*args, **kwargs)
-        except NotImplementedError:
-            raise
-        except (Exception, pytest.fail.Exception) as failure:
-            timed_out = str(failure).startswith("Timeout")
-            stub = STUBS_HIT[0] if timed_out and STUBS_HIT else "" if timed_out else stub_behind_failure(exercise)
-            if not stub:
-                raise
-            raise NotImplementedError(stub) from failure
-    return run
-
-
-globals().update({name: names_its_stub(test) for name, test in list(globals().items())
-                  if name.startswith("test_") and callable(test)})
+# A stub behind a failure: see tests/harness.py, name_stubs_behind_failures.
+globals().update(name_stubs_behind_failures(globals()))

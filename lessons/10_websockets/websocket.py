@@ -191,6 +191,7 @@ class WebSocketProtocol(asyncio.Protocol):
         self.drained: asyncio.Future | None = None  # send() waits on it while the client does not read
         self.timer: asyncio.TimerHandle | None = None  # the next ping, the pong's deadline, or the close's
         self.ping_payload = b""  # the keep-alive ping awaiting its pong
+        self.early_data = b""  # frames a client sent before our 101 reached it: read once OPEN
 
     # asyncio.Protocol
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -199,11 +200,11 @@ class WebSocketProtocol(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         # TODO: exercise 10.3
-        raise NotImplementedError("Exercise 10.3: feed the parser; once the handshake is done (OPEN or CLOSING), turn what it has into events.")
+        raise NotImplementedError("Exercise 10.3: before accept, keep the bytes in early_data; once OPEN (or CLOSING), feed the parser and read its events.")
 
     def connection_lost(self, exc: Exception | None) -> None:
-        # TODO: exercise 10.3
-        raise NotImplementedError("Exercise 10.3: CLOSED; tell the app (1006 if no Close frame was exchanged); wake send(); leave the server's set.")
+        # TODO: exercise 10.2
+        raise NotImplementedError("Exercise 10.2: CLOSED; tell the app (1006 if no Close frame was exchanged); wake send(); leave the server's set.")
 
     # 10.3 Reading frames
     def read_events(self) -> None:
@@ -237,19 +238,19 @@ class WebSocketProtocol(asyncio.Protocol):
     # The ASGI interface
     async def run_asgi(self) -> None:
         """Call the app once; whatever happens, the connection ends answered or closed."""
-        # TODO: exercise 10.3
-        raise NotImplementedError("Exercise 10.3: run the app; after it returns or crashes: 500 if it never answered the handshake, a Close (1000, or 1011 for a crash) if OPEN.")
+        # TODO: exercise 10.2
+        raise NotImplementedError("Exercise 10.2: run the app; after it returns or crashes: 500 if it never answered the handshake, a Close (1000, or 1011 for a crash) if OPEN.")
 
     def end_after_app(self, code: int) -> None:
         """The app is done: refuse a handshake it never answered (500; 503 when shutdown ended
         it), close an open socket with `code`."""
-        # TODO: exercise 10.3
-        raise NotImplementedError("Exercise 10.3: CONNECTING or RESPONDING: 500 (503 for SERVICE_RESTART) and close; OPEN: start_closing(code).")
+        # TODO: exercise 10.2
+        raise NotImplementedError("Exercise 10.2: CONNECTING or RESPONDING: 500 (503 for SERVICE_RESTART) and close; OPEN: start_closing(code).")
 
     async def receive(self) -> Message:
         """websocket.connect first, then each message, then websocket.disconnect (again and again)."""
-        # TODO: exercise 10.3
-        raise NotImplementedError("Exercise 10.3: wait while the inbox is empty; pop the next message; keep a disconnect for later calls; read more (10.4).")
+        # TODO: exercise 10.2
+        raise NotImplementedError("Exercise 10.2: wait while the inbox is empty; pop the next message; keep a disconnect for later calls; read more (10.4).")
 
     async def send(self, message: Message) -> None:
         """Carry out one message from the app; raises ClientDisconnected once the socket is closing.
@@ -285,7 +286,7 @@ class WebSocketProtocol(asyncio.Protocol):
     def accept(self, message: Message) -> None:
         """websocket.accept: 101, then OPEN; frames that came early are read now."""
         # TODO: exercise 10.2
-        raise NotImplementedError("Exercise 10.2: write switching_protocols(...) for the request's key, OPEN, start the keep-alive (10.4), read early frames.")
+        raise NotImplementedError("Exercise 10.2: write switching_protocols(...) for the request's key, OPEN, start the keep-alive, hand early_data to data_received.")
 
     def refuse(self, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
         """An HTTP response instead of the 101 (close before accept, the extension, an app error); then close."""
@@ -321,9 +322,9 @@ class WebSocketProtocol(asyncio.Protocol):
             self.timer = None
 
     def schedule_ping(self) -> None:
-        """Arm the next keep-alive ping, if pings are on."""
-        # TODO: exercise 10.4
-        raise NotImplementedError("Exercise 10.4: unless ws_ping_interval is None, call send_ping after ws_ping_interval seconds.")
+        """Arm the next keep-alive ping, if pings are on (ws_ping_interval is not None)."""
+        if self.shared.ws_ping_interval is not None:
+            self.set_timer(self.shared.ws_ping_interval, self.send_ping)
 
     def send_ping(self) -> None:
         """A keep-alive ping; its pong must come within ws_ping_timeout or the peer is dead."""

@@ -13,10 +13,10 @@ tests (exercise 10.0) pass at once, and every other failure names the exercise.
     10.0  Carry your lesson-09 server forward (make start-lesson 10); keep its tests green.
     10.1  frames.py: read client frames, build server frames (sans-I/O, like lesson 07).
     10.2  websocket.py: the handshake; and here, the hook that hands a WebSocket
-          request's connection to a WebSocketProtocol (below, `# 10.2`).
+          request's connection to a WebSocketProtocol, and the four ws_* settings
+          that WebSocketProtocol reads (below, `# 10.2`).
     10.3  websocket.py: messages, pings, the close handshake, websocket.disconnect.
-    10.4  websocket.py: flow control, ws_max_size, keep-alive pings; here, the four
-          settings (`# 10.4`).
+    10.4  websocket.py: flow control, ws_max_size, keep-alive pings.
     10.5  websocket.py: shut_down() closes with 1012; here, nothing new: the
           WebSocketProtocol joins server.connections, so shutdown and
           limit_concurrency already count it.
@@ -30,7 +30,8 @@ What this file adds to lesson 09 (every line is marked `# 10.N`):
 - switch_to_websocket: once the responses owed before it are written, the transport
   gets a WebSocketProtocol (`transport.set_protocol`): from then on asyncio calls it;
 - Server: ws_max_size, ws_max_queue, ws_ping_interval, ws_ping_timeout (uvicorn's
-  names), and their command-line flags.
+  names), and their command-line flags (10.2: WebSocketProtocol reads them from
+  the start; 10.4 makes them do their work).
 
 Everything else is lesson 09's, as you wrote it; read websocket.py's header next.
 """
@@ -963,7 +964,7 @@ class Server:
         self.timeout_graceful_shutdown = timeout_graceful_shutdown
         self.backlog, self.reuse_port = backlog, reuse_port
         self.access_log = access_log
-        self.ws_max_size, self.ws_max_queue = ws_max_size, ws_max_queue  # 10.4
+        self.ws_max_size, self.ws_max_queue = ws_max_size, ws_max_queue  # 10.2
         self.ws_ping_interval, self.ws_ping_timeout = ws_ping_interval, ws_ping_timeout
         self.log_access = False  # access_log, and INFO enabled: checked once per response
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -1206,7 +1207,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-body-bytes", type=int, default=None, metavar="N")
     parser.add_argument("--backlog", type=int, default=BACKLOG, metavar="N")
     parser.add_argument("--no-access-log", dest="access_log", action="store_false")
-    parser.add_argument("--ws-max-size", type=int, default=WS_MAX_SIZE, metavar="N")  # 10.4
+    parser.add_argument("--ws-max-size", type=int, default=WS_MAX_SIZE, metavar="N")  # 10.2
     parser.add_argument("--ws-max-queue", type=int, default=WS_MAX_QUEUE, metavar="N")
     parser.add_argument("--ws-ping-interval", type=float, default=WS_PING_INTERVAL, metavar="S")
     parser.add_argument("--ws-ping-timeout", type=float, default=WS_PING_TIMEOUT, metavar="S")

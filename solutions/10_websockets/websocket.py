@@ -242,6 +242,7 @@ class WebSocketProtocol(asyncio.Protocol):
         self.drained: asyncio.Future | None = None  # send() waits on it while the client does not read
         self.timer: asyncio.TimerHandle | None = None  # the next ping, the pong's deadline, or the close's
         self.ping_payload = b""  # the keep-alive ping awaiting its pong
+        self.early_data = b""  # frames a client sent before our 101 reached it: read once OPEN
 
     # asyncio.Protocol
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -253,14 +254,16 @@ class WebSocketProtocol(asyncio.Protocol):
         # END EXERCISE
 
     def data_received(self, data: bytes) -> None:
-        # EXERCISE 10.3: feed the parser; once the handshake is done (OPEN or CLOSING), turn what it has into events.
-        self.parser.feed(data)
-        if self.state is State.OPEN or self.state is State.CLOSING:
+        # EXERCISE 10.3: before accept, keep the bytes in early_data; once OPEN (or CLOSING), feed the parser and read its events.
+        if self.state is State.CONNECTING:
+            self.early_data += data  # nothing may answer them before the 101: accept() reads them
+        elif self.state is State.OPEN or self.state is State.CLOSING:
+            self.parser.feed(data)
             self.read_events()
         # END EXERCISE
 
     def connection_lost(self, exc: Exception | None) -> None:
-        # EXERCISE 10.3: CLOSED; tell the app (1006 if no Close frame was exchanged); wake send(); leave the server's set.
+        # EXERCISE 10.2: CLOSED; tell the app (1006 if no Close frame was exchanged); wake send(); leave the server's set.
         if self.state is not State.CLOSED and self.close_code is None:
             self.close_code = ABNORMAL_CLOSURE  # no Close frame either way: TCP just went (§7.1.5)
             self.inbox.append(self.disconnect_message())
@@ -300,12 +303,13 @@ class WebSocketProtocol(asyncio.Protocol):
             elif isinstance(event, Ping):
                 if self.state is State.OPEN:  # §5.5.2: as soon as practical, with the same payload
                     self.transport.write(pong_frame(event.payload))
-            elif isinstance(event, Pong):
-                self.pong_received(event.payload)
+            elif isinstance(event, Pong) and self.ping_payload:  # a pong we asked for (10.4); others
+                self.pong_received(event.payload)  # need nothing (§5.5.3: an unasked pong is a heartbeat)
             elif isinstance(event, Close):
                 self.close_received(event)
                 return
-        self.update_reading()
+        if self.reading_paused or len(self.inbox) >= self.shared.ws_max_queue:
+            self.update_reading()  # 10.4: the inbox is full, or was: pause or resume reading
         # END EXERCISE
 
     def deliver(self, message: Message) -> None:
@@ -338,7 +342,8 @@ class WebSocketProtocol(asyncio.Protocol):
         self.inbox.append(self.disconnect_message())
         self.wake()
         self.set_timer(CLOSE_TIMEOUT, self.transport.close)
-        self.update_reading()
+        if self.reading_paused:
+            self.update_reading()  # 10.4: read again, so that the peer's Close gets through
         # END EXERCISE
 
     def disconnect_message(self) -> Message:
@@ -352,7 +357,7 @@ class WebSocketProtocol(asyncio.Protocol):
     # The ASGI interface
     async def run_asgi(self) -> None:
         """Call the app once; whatever happens, the connection ends answered or closed."""
-        # EXERCISE 10.3: run the app; after it returns or crashes: 500 if it never answered the handshake, a Close (1000, or 1011 for a crash) if OPEN.
+        # EXERCISE 10.2: run the app; after it returns or crashes: 500 if it never answered the handshake, a Close (1000, or 1011 for a crash) if OPEN.
         try:
             await self.app(self.scope, self.receive, self.send)
         except ClientDisconnected:
@@ -374,7 +379,7 @@ class WebSocketProtocol(asyncio.Protocol):
     def end_after_app(self, code: int) -> None:
         """The app is done: refuse a handshake it never answered (500; 503 when shutdown ended
         it), close an open socket with `code`."""
-        # EXERCISE 10.3: CONNECTING or RESPONDING: 500 (503 for SERVICE_RESTART) and close; OPEN: start_closing(code).
+        # EXERCISE 10.2: CONNECTING or RESPONDING: 500 (503 for SERVICE_RESTART) and close; OPEN: start_closing(code).
         if self.state is State.CONNECTING or self.state is State.RESPONDING:
             if code == SERVICE_RESTART:  # 10.5: shutdown cut the app off; the app did not crash (lesson 09: 503)
                 self.refuse(503, [], b"503 Service Unavailable\n")
@@ -386,7 +391,7 @@ class WebSocketProtocol(asyncio.Protocol):
 
     async def receive(self) -> Message:
         """websocket.connect first, then each message, then websocket.disconnect (again and again)."""
-        # EXERCISE 10.3: wait while the inbox is empty; pop the next message; keep a disconnect for later calls; read more (10.4).
+        # EXERCISE 10.2: wait while the inbox is empty; pop the next message; keep a disconnect for later calls; read more (10.4).
         while not self.inbox:
             self.waiter = self.loop.create_future()
             try:
@@ -460,7 +465,7 @@ class WebSocketProtocol(asyncio.Protocol):
     # 10.2 The handshake's two endings
     def accept(self, message: Message) -> None:
         """websocket.accept: 101, then OPEN; frames that came early are read now."""
-        # EXERCISE 10.2: write switching_protocols(...) for the request's key, OPEN, start the keep-alive (10.4), read early frames.
+        # EXERCISE 10.2: write switching_protocols(...) for the request's key, OPEN, start the keep-alive, hand early_data to data_received.
         key = next(value for name, value in self.scope["headers"] if name == b"sec-websocket-key")
         subprotocol = message.get("subprotocol")
         if subprotocol is not None and subprotocol not in self.scope["subprotocols"]:
@@ -469,7 +474,9 @@ class WebSocketProtocol(asyncio.Protocol):
                                                  self.shared.date_and_server))
         self.state = State.OPEN
         self.schedule_ping()
-        self.read_events()
+        if self.early_data:  # rare: a client that did not wait for the 101 (10.3 reads them)
+            early, self.early_data = self.early_data, b""
+            self.data_received(early)
         # END EXERCISE
 
     def refuse(self, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
@@ -527,11 +534,9 @@ class WebSocketProtocol(asyncio.Protocol):
             self.timer = None
 
     def schedule_ping(self) -> None:
-        """Arm the next keep-alive ping, if pings are on."""
-        # EXERCISE 10.4: unless ws_ping_interval is None, call send_ping after ws_ping_interval seconds.
+        """Arm the next keep-alive ping, if pings are on (ws_ping_interval is not None)."""
         if self.shared.ws_ping_interval is not None:
             self.set_timer(self.shared.ws_ping_interval, self.send_ping)
-        # END EXERCISE
 
     def send_ping(self) -> None:
         """A keep-alive ping; its pong must come within ws_ping_timeout or the peer is dead."""

@@ -75,8 +75,8 @@ MUTANTS.update({
     "after a protocol error the server waits for the client's Close": [
         ("websocket", "                    self.transport.write_eof()\n", "")],
     "pong sent without the ping's payload": [("websocket", "pong_frame(event.payload)", "pong_frame()")],
-    "unsolicited pong answered": [("websocket", "                self.pong_received(event.payload)\n",
-                                   "                self.transport.write(pong_frame(event.payload))\n")],
+    "unsolicited pong answered": [("websocket", "elif isinstance(event, Pong) and self.ping_payload:",
+                                   "elif isinstance(event, Pong):\n                self.transport.write(pong_frame(b''))")],
     "ws_max_size not given to the parser": [("websocket", "FrameParser(server.ws_max_size)", "FrameParser()")],
     "received text handed to the app as bytes": [(
         "websocket", '{"type": "websocket.receive", "text": event.text}',
@@ -119,8 +119,7 @@ MUTANTS.update({
     # 10.3 messages and closing
     "bytes after the handshake's head dropped": [("server", "self.upgrade_data = bytes(data) + self.unparsed",
                                                    'self.upgrade_data = b""')],
-    "early frames not read at accept": [("websocket", "        self.schedule_ping()\n        self.read_events()\n",
-                                         "        self.schedule_ping()\n")],
+    "early frames not read at accept": [("websocket", "            self.data_received(early)\n", "            pass\n")],
     "ping not answered": [("websocket", "                    self.transport.write(pong_frame(event.payload))\n",
                            "                    pass\n")],
     "ping shown to the app": [("websocket", "                if self.state is State.OPEN:  # §5.5.2",

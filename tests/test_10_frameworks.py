@@ -37,7 +37,13 @@ def ws_connect(server, path: str, **options):
     try:
         return connect(f"ws://{host}:{port}{path}", proxy=None, open_timeout=WAIT, close_timeout=WAIT,
                        ping_interval=None, **options)
-    except InvalidStatus:
+    except InvalidStatus as refusal:
+        if refusal.response.status_code == 404:  # no test here refuses with 404: Starlette's HTTP router did
+            pytest.fail("The WebSocket handshake got HTTP 404: the app saw an http scope, so\n"
+                        "  your server served the handshake as plain HTTP (as lesson 09 does).\n"
+                        "  Next step: the hook in server.py (README: 'The hook in your server.py'):\n"
+                        "  is_websocket_request() in on_headers_complete, then switch_to_websocket().",
+                        pytrace=False)
         raise  # a refusal: refused() expects it; elsewhere pytest shows the status
     except (InvalidHandshake, TimeoutError, OSError) as error:
         cause = f" ({type(error.__cause__).__name__}: {error.__cause__})" if error.__cause__ else ""

@@ -10,6 +10,7 @@ import os
 import re
 import shlex
 import sys
+import time
 import traceback
 from pathlib import Path
 
@@ -317,7 +318,6 @@ def within(seconds: float, if_stuck: str, every: float = 0.5):
     """
     import contextlib
     import signal
-    import time
 
     @contextlib.contextmanager
     def guard():
@@ -618,6 +618,19 @@ def names_its_stub(test):
                 raise
             raise NotImplementedError(stub) from failure
     return run
+
+
+def let_clients_leave(server, seconds: float = 1.0) -> None:
+    """Wait (1 s at most) until the server has seen every client of the test go.
+
+    The test's clients are closed by now, but the server notices a moment later; a
+    shutdown() before that would meet an open WebSocket and call its shut_down(), so
+    every test of 10.2-10.4 would need 10.5 done. `connections` is the reference's name
+    for the set of open connections; a server without one is not waited for."""
+    connections = getattr(server.server, "connections", None)
+    deadline = time.monotonic() + seconds
+    while connections and time.monotonic() < deadline:
+        time.sleep(0.01)  # a bounded poll of another thread's set: nothing to wait on instead
 
 
 def name_stubs_behind_failures(namespace: dict) -> dict:

@@ -26,13 +26,14 @@ continue to attempt to process data (including a responding Close frame)").
 
 from __future__ import annotations
 
+import contextlib
 import socket
 from dataclasses import dataclass, field
 from typing import Callable, Optional, Union
 
 import pytest
 
-from tests.harness import name_stubs_behind_failures, show_bytes, stubs_hit, wire_report  # noqa: F401 - stubs_hit: a fixture
+from tests.harness import let_clients_leave, name_stubs_behind_failures, show_bytes, stubs_hit, wire_report  # noqa: F401 - stubs_hit: a fixture
 from tests.test_10_frames import (BINARY, CLOSE, CONTINUATION, KAPPA, KAPPA_BYTES, PING, PONG, RSV1, RSV2, RSV3,
                                   TEXT, client_frame, close, frames_on_the_wire, header_only, more, text)
 
@@ -507,7 +508,9 @@ def run_case(serve, case: Case, category: str) -> None:
     """Play the case's rounds; fail at the first answer that differs from the expected one."""
     server = start_server(serve, case.options)
     sent, events, frames = b"", [], []
-    with RawWebSocket(server.address) as client:
+    with contextlib.ExitStack() as stack:
+        stack.callback(let_clients_leave, server)  # after the client closes: see tests/harness.py
+        client = stack.enter_context(RawWebSocket(server.address))
         head = client.handshake()
         if not head.startswith(b"HTTP/1.1 101"):
             pytest.fail("The WebSocket handshake did not give 101 Switching Protocols:"

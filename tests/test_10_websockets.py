@@ -36,7 +36,8 @@ import pytest
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
 from websockets.sync.client import connect
 
-from tests.harness import RawHttpClient, name_stubs_behind_failures, nc_command, show_bytes, stubs_hit, wire_report  # noqa: F401
+from tests.harness import (RawHttpClient, let_clients_leave, name_stubs_behind_failures, nc_command,  # noqa: F401
+                           show_bytes, stubs_hit, wire_report)
 from tests.test_09_production import server_process  # noqa: F401 - a fixture, used here too
 from tests.test_09_production import shut_down_now, wait_until_stalled, wait_until_stopped
 from tests.test_10_frames import BINARY, CLOSE, PING, PONG, RSV1, TEXT, client_frame, header_only
@@ -237,19 +238,6 @@ def serve(serve):
     yield start
     for server in started:
         let_clients_leave(server)
-
-
-def let_clients_leave(server, seconds: float = 1.0) -> None:
-    """Wait (1 s at most) until the server has seen every client of the test go.
-
-    The test's clients are closed by now, but the server notices a moment later; a
-    shutdown() before that would meet an open WebSocket and call its shut_down(), so
-    every test of 10.2-10.4 would need 10.5 done. `connections` is the reference's name
-    for the set of open connections; a server without one is not waited for."""
-    connections = getattr(server.server, "connections", None)
-    deadline = time.monotonic() + seconds
-    while connections and time.monotonic() < deadline:
-        time.sleep(0.01)  # a bounded poll of another thread's set: nothing to wait on instead
 
 
 def url(server, path: str = "/chat") -> str:

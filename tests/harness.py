@@ -8,6 +8,7 @@ import importlib.util
 import logging
 import os
 import re
+import selectors
 import shlex
 import sys
 import time
@@ -446,7 +447,6 @@ def _part(loop, role: str):
 
 def describe_waits(loop) -> str:
     """One line: the sockets registered in the loop's selector, its timers, its ready queue."""
-    import selectors
     parts = []
     try:
         selector = _part(loop, "selector")
@@ -550,6 +550,30 @@ def carry_tests(module, old: int, new: int, exercise: str, *, drop_cases: dict[s
         carried.pytestmark = marks + [pytest.mark.exercise(exercise).mark]
         copies[name] = carried
     return copies
+
+
+def push_until_stalled(sock, total: int, stall: float = 0.7, limit: float = 8.0,
+                       piece: bytes = b"u" * (256 * 1024)) -> int:
+    """Send up to `total` bytes of `piece` repeated, in order (a stream sent once: piece=stream,
+    total=len(stream)); stop when the socket accepts nothing for `stall` s, or after `limit` s.
+    Returns bytes sent. How flow-control tests find that a server stopped reading."""
+    sock.setblocking(False)
+    view, sent = memoryview(piece), 0
+    started = time.monotonic()
+    with selectors.DefaultSelector() as selector:
+        selector.register(sock, selectors.EVENT_WRITE)
+        while sent < total and time.monotonic() - started < limit:
+            if not selector.select(stall):
+                break  # the server has stopped reading: the kernel buffers are full
+            at = sent % len(piece)  # where in `piece` the stream goes on
+            try:
+                sent += sock.send(view[at:at + total - sent])
+            except BlockingIOError:
+                continue
+            except OSError:  # the server closed the connection
+                break
+    sock.setblocking(True)
+    return sent
 
 
 # --- Lesson 10: the stub behind a server test's failure -----------------------------------

@@ -34,7 +34,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.harness import RawHttpClient, nc_command, wire_report
+from tests.harness import RawHttpClient, nc_command, push_until_stalled, wire_report
 from tests.test_08_asgi_server import read_body  # the same app helper as lesson 08
 
 WAIT = 5.0  # seconds a test waits for something the server should do at once
@@ -526,28 +526,6 @@ def test_connections_beyond_limit_concurrency_get_503_and_the_limit_frees_up(ser
 
 
 # --- 9.3 flow control ------------------------------------------------------------------------------
-
-def push_until_stalled(sock: socket.socket, total: int, stall: float = 0.7, limit: float = 8.0,
-                       piece: bytes = b"u" * (256 * 1024)) -> int:
-    """Send up to `total` bytes (`piece` again and again); stop when the socket accepts nothing
-    for `stall` s. Returns bytes sent."""
-    sock.setblocking(False)
-    sent = 0
-    started = time.monotonic()
-    with selectors.DefaultSelector() as selector:
-        selector.register(sock, selectors.EVENT_WRITE)
-        while sent < total and time.monotonic() - started < limit:
-            if not selector.select(stall):
-                break  # the server has stopped reading: the kernel buffers are full
-            try:
-                sent += sock.send(piece[:total - sent])
-            except BlockingIOError:
-                continue
-            except OSError:  # the server closed the connection
-                break
-    sock.setblocking(True)
-    return sent
-
 
 @pytest.mark.exercise("9.3")
 @pytest.mark.timeout(20)

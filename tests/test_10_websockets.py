@@ -23,7 +23,6 @@ import asyncio
 import base64
 import contextlib
 import queue
-import selectors
 import signal
 import socket
 import subprocess
@@ -37,7 +36,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake
 from websockets.sync.client import connect
 
 from tests.harness import (RawHttpClient, let_clients_leave, name_stubs_behind_failures, nc_command,  # noqa: F401
-                           show_bytes, stubs_hit, wire_report)
+                           push_until_stalled, show_bytes, stubs_hit, wire_report)
 from tests.test_09_production import server_process  # noqa: F401 - a fixture, used here too
 from tests.test_09_production import shut_down_now, wait_until_stalled, wait_until_stopped
 from tests.test_10_frames import BINARY, CLOSE, PING, PONG, RSV1, TEXT, client_frame, header_only
@@ -798,27 +797,6 @@ def test_send_after_the_close_raises_oserror_in_the_app(serve):
 
 # --- 10.4 flow control and limits --------------------------------------------------------------
 
-def push_stream_until_stalled(sock: socket.socket, stream: bytes, stall: float = 0.7, limit: float = 8.0) -> int:
-    """Send `stream` from the start until it is all sent, the socket takes nothing for `stall` s,
-    or `limit` s pass. Returns bytes sent (frames stay whole: the stream is sent in order)."""
-    sock.setblocking(False)
-    sent = 0
-    started = time.monotonic()
-    with selectors.DefaultSelector() as selector:
-        selector.register(sock, selectors.EVENT_WRITE)
-        while sent < len(stream) and time.monotonic() - started < limit:
-            if not selector.select(stall):
-                break  # the server has stopped reading: the kernel buffers are full
-            try:
-                sent += sock.send(stream[sent:sent + 256 * 1024])
-            except BlockingIOError:
-                continue
-            except OSError:  # the server closed the connection
-                break
-    sock.setblocking(True)
-    return sent
-
-
 @pytest.mark.exercise("10.4")
 def test_a_message_over_ws_max_size_is_refused_with_1009_on_its_header_alone(serve):
     records = queue.Queue()
@@ -857,7 +835,7 @@ def test_reading_pauses_while_the_app_does_not_receive(serve):
     server = serve(reluctant_app, ws_max_queue=4, **NO_PINGS)
     stream = client_frame(BINARY, b"m" * 65536) * message_count
     with open_websocket(server) as client:
-        sent = push_stream_until_stalled(client.sock, stream)
+        sent = push_until_stalled(client.sock, len(stream), piece=stream)
         assert sent < len(stream) // 2, (
             f"The app has not received a message, yet the server took {sent / MB:.0f} MB of\n"
             f"  frames from the client (ws_max_queue=4): it kept reading into memory.\n"
@@ -865,7 +843,7 @@ def test_reading_pauses_while_the_app_does_not_receive(serve):
             "  and call transport.pause_reading(); resume when receive() takes one\n"
             "  (update_reading).")
         may_receive.set()
-        sent += push_stream_until_stalled(client.sock, stream[sent:], stall=WAIT, limit=15.0)
+        sent += push_until_stalled(client.sock, len(stream) - sent, stall=WAIT, limit=15.0, piece=stream[sent:])
         assert sent == len(stream), (
             f"after the app began to receive, the client could send only {sent / MB:.1f} of\n"
             f"  {len(stream) / MB:.0f} MB: once receive() makes room in the inbox, read again\n"

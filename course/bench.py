@@ -77,15 +77,18 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def candidates(include_learner: bool) -> list[Candidate]:
+def candidates(include_learner: bool, lessons: tuple[int, ...] = (8, 9),
+               uvicorn_options: tuple[str, ...] = ()) -> list[Candidate]:
+    """uvicorn and the servers of `lessons`, the reference's on asyncio and uvloop, yours on asyncio.
+    `uvicorn_options` picks the implementation that matters (`--ws websockets` for the echo)."""
     python = sys.executable
-    uvicorn = [python, "-m", "uvicorn", "{app}", "--port", "{port}", "--http", "httptools",
+    uvicorn = [python, "-m", "uvicorn", "{app}", "--port", "{port}", "--http", "httptools", *uvicorn_options,
                "--no-access-log", "--log-level", "warning"]
     found = [Candidate("uvicorn", "asyncio", [*uvicorn, "--loop", "asyncio"]),
              Candidate("uvicorn", "uvloop", [*uvicorn, "--loop", "uvloop"])]
     folders = [("reference", SOLUTIONS_DIR)] + ([("yours", LESSONS_DIR)] if include_learner else [])
     for label, folder in folders:
-        for number in (8, 9):
+        for number in lessons:
             server = folder / lesson(number).folder / "server.py"
             if not server.exists():
                 continue
@@ -295,24 +298,6 @@ def framework_bench(console: Console, args: argparse.Namespace, load, generator:
 
 # --- WebSocket echo ---------------------------------------------------------------------------------------
 
-def ws_candidates(include_learner: bool) -> list[Candidate]:
-    """uvicorn with the `websockets` library's implementation, and lesson 10's servers."""
-    python = sys.executable
-    uvicorn = [python, "-m", "uvicorn", "{app}", "--port", "{port}", "--http", "httptools", "--ws", "websockets",
-               "--no-access-log", "--log-level", "warning"]
-    found = [Candidate("uvicorn", "asyncio", [*uvicorn, "--loop", "asyncio"]),
-             Candidate("uvicorn", "uvloop", [*uvicorn, "--loop", "uvloop"])]
-    folders = [("reference", SOLUTIONS_DIR)] + ([("yours", LESSONS_DIR)] if include_learner else [])
-    for label, folder in folders:
-        server = folder / lesson(10).folder / "server.py"
-        if not server.exists():
-            continue
-        launch = [python, "-m", "course.bench_launch", str(server), "{app}", "--port", "{port}"]
-        loops = ("asyncio", "uvloop") if label == "reference" else ("asyncio",)
-        found += [Candidate(f"{label} 10", loop, [*launch, "--loop", loop]) for loop in loops]
-    return found
-
-
 def load_websockets(port: int, connections: int, duration: float) -> dict:
     result = run_ws_load(port, connections, duration)
     return {"rps": result.requests_per_second, "p50": result.percentile(0.5),
@@ -330,7 +315,7 @@ def cpu_seconds(pid: int) -> float:
 
 def ws_bench(console: Console, args: argparse.Namespace) -> list[Candidate]:
     """Start every WebSocket candidate, load them in turns, then hold idle WebSockets; print the table."""
-    servers = ws_candidates(include_learner=not args.no_learner)
+    servers = candidates(not args.no_learner, lessons=(10,), uvicorn_options=("--ws", "websockets"))
     memory: dict[str, tuple[int, float]] = {}
     with console.status(f"starting {len(servers)} servers on the ws-echo app..."):
         for server in servers:

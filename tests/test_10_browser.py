@@ -139,20 +139,21 @@ def stop_chromium(browser: subprocess.Popen) -> None:
 
 
 def next_message(client, closed_reports: queue.Queue, deadline: float, what: str, browser_log: Path) -> str:
-    """The chat's next message; fails at once if the page reports its socket closed."""
+    """The chat's next message; fails soon if the page reports its socket closed and no
+    message is left. (A message already on its way comes first: the page may close, and
+    report it, before this client has read the last message the page sent.)"""
     while time.monotonic() < deadline:
-        try:
-            report = closed_reports.get_nowait()
-        except queue.Empty:
-            pass
-        else:
-            pytest.fail(f"Waiting for {what}, the page said its WebSocket closed:\n  {report}\n"
-                        "  code 1006 with wasClean false: the handshake failed or TCP dropped\n"
-                        "  without a Close; another code: the Close your server sent.", pytrace=False)
         try:
             return client.recv(timeout=0.2)  # short, to look at the page's reports in between
         except TimeoutError:
             pass
+        try:
+            report = closed_reports.get_nowait()
+        except queue.Empty:
+            continue
+        pytest.fail(f"Waiting for {what}, the page said its WebSocket closed:\n  {report}\n"
+                    "  code 1006 with wasClean false: the handshake failed or TCP dropped\n"
+                    "  without a Close; another code: the Close your server sent.", pytrace=False)
     tail = browser_log.read_text(errors="replace").strip().splitlines()[-5:]
     pytest.fail(f"Waited {BROWSER_WAIT:g} s for {what}; it never came through the chat.\n"
                 "  Chromium said (last lines):\n    " + "\n    ".join(tail), pytrace=False)
